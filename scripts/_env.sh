@@ -1,0 +1,47 @@
+# Sourced by scripts/run and scripts/test: finds Python >= 3.14.2 and creates or updates .venv.
+# Sets ROOT and VENV. Re-installs only when pyproject.toml or constraints.txt changed.
+set -Eeuo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${PRINTERNIZER_VENV:-$ROOT/.venv}"
+MIN_PY="3.14.2"
+
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.14; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c \
+      'import sys; sys.exit(0 if sys.version_info[:3] >= (3, 14, 2) else 1)' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+ensure_venv() {
+  local want_extras="$1" stamp python
+  stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)-$want_extras"
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.printernizer-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    if ! python="$(find_python)"; then
+      cat >&2 <<MSG
+error: Python >= $MIN_PY is required (Home Assistant 2026.x needs it), but neither \$PYTHON nor
+python3.14 on PATH is one.
+  - Install Python 3.14 (python.org, your distribution, pyenv or uv: 'uv python install 3.14'), or
+  - on Debian/Ubuntu x86_64 without it: run ../shared/tools/bootstrap-python314.sh if you have it,
+then run again with PYTHON=/path/to/python3.14 if it is not on PATH.
+MSG
+      exit 2
+    fi
+    echo "==> creating $VENV with $python ($("$python" -c 'import sys; print(sys.version.split()[0])'))" >&2
+    "$python" -m venv "$VENV"
+  fi
+  echo "==> installing dependencies (pinned by constraints.txt) into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -c "$ROOT/constraints.txt" -e "$ROOT[$want_extras]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+  "$VENV/bin/python" -c 'import homeassistant, litestar, receiver' \
+    || { echo "error: dependency installation failed (see above)" >&2; exit 1; }
+  echo "$stamp" >"$VENV/.printernizer-stamp"
+}
