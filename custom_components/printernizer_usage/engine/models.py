@@ -18,6 +18,8 @@ class EventKind(StrEnum):
     PRINTER_CONNECTED = "printer_connected"
     PRINTER_DISCONNECTED = "printer_disconnected"
     PRINTER_ERROR = "printer_error"
+    # A job already running when observation (re)started: counts print time, never a started job.
+    JOB_IN_PROGRESS = "job_in_progress"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,728 @@
+"""The local database: one aiosqlite file, WAL, versioned schema (PRAGMA user_version)."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from .aggregate import WeekAggregate
+from .models import EventKind, FleetSnapshot, UsageEvent
+from .rollup import ROLLUP_COLUMNS, Accounting, PrinterAccount, RollupDelta
+from .timeutil import DAY_SECONDS, epoch_day, from_timestamp, iso_z, week_start
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One weekly payload waiting to be sent (`pending`) or given up on (`rejected`)."""
+
+    id: int
+    installation_id: str
+    period_start: datetime
+    payload: dict[str, Any]
+    status: str  # "pending" | "rejected"
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One request to the receiver: a submission (with the exact payload) or a deletion request."""
+
+    id: int
+    at: datetime
+    action: str  # "submit" | "delete"
+    installation_id: str
+    period_start: datetime | None
+    payload: dict[str, Any] | None
+    status_code: int | None  # None: no answer (network error)
+    response: str | None  # the receiver's answer (truncated) or the network error
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer version of the engine."""
+
+
+# Each entry migrates from version i to i + 1; the schema version is PRAGMA user_version.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE printers (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        family TEXT NOT NULL,
+        model TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        printer INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        code TEXT,
+        severity TEXT
+    );
+    CREATE TABLE daily_rollups (
+        day INTEGER NOT NULL,
+        family TEXT NOT NULL,
+        model TEXT NOT NULL,
+        jobs_started INTEGER NOT NULL DEFAULT 0,
+        jobs_completed INTEGER NOT NULL DEFAULT 0,
+        jobs_failed INTEGER NOT NULL DEFAULT 0,
+        jobs_cancelled INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        print_seconds REAL NOT NULL DEFAULT 0,
+        online_seconds REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, family, model)
+    ) WITHOUT ROWID;
+    CREATE TABLE daily_errors (
+        day INTEGER NOT NULL,
+        family TEXT NOT NULL,
+        code TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, family, code, severity)
+    ) WITHOUT ROWID;
+    CREATE TABLE printer_state (
+        printer INTEGER PRIMARY KEY,
+        online_since REAL,
+        printing_since REAL
+    );
+    CREATE TABLE weekly_fleet (
+        week_start INTEGER PRIMARY KEY,
+        fleet TEXT NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE runtime_sessions (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,
+        last_seen_at REAL NOT NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        installation_id TEXT NOT NULL,
+        period_start INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (installation_id, period_start)
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        action TEXT NOT NULL,
+        installation_id TEXT NOT NULL,
+        period_start INTEGER,
+        payload TEXT,
+        status_code INTEGER,
+        response TEXT
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+KIND_CODES: dict[EventKind, int] = {
+    EventKind.JOB_STARTED: 1,
+    EventKind.JOB_COMPLETED: 2,
+    EventKind.JOB_FAILED: 3,
+    EventKind.JOB_CANCELLED: 4,
+    EventKind.PRINTER_CONNECTED: 5,
+    EventKind.PRINTER_DISCONNECTED: 6,
+    EventKind.PRINTER_ERROR: 7,
+    EventKind.JOB_IN_PROGRESS: 8,
+}
+KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+
+PRUNE_EVERY_SECONDS = 3600.0
+AUDIT_RETENTION_SECONDS = 2 * 365 * DAY_SECONDS
+REJECTED_RETENTION_SECONDS = 365 * DAY_SECONDS
+RESPONSE_MAX_CHARS = 2000
+_LAST_ENQUEUED_PREFIX = "engine.last_enqueued_period."
+
+
+def _dt(timestamp: float) -> datetime:
+    return from_timestamp(timestamp)
+
+
+def fleet_counts(fleet: FleetSnapshot) -> dict[str, dict[str, int]]:
+    """Printers by family and model (counts only: no keys)."""
+    counts: dict[str, dict[str, int]] = {}
+    for info in fleet.printers.values():
+        models = counts.setdefault(info.family, {})
+        models[info.model] = models.get(info.model, 0) + 1
+    return {family: dict(sorted(models.items())) for family, models in sorted(counts.items())}
+
+
+class Store:
+    """All SQL lives here. One connection; aiosqlite runs it in its own thread."""
+
+    def __init__(
+        self, db: aiosqlite.Connection, clock: Callable[[], float], raw_retention_days: int
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.raw_retention_days = raw_retention_days
+        self._accounting = Accounting()
+        self._printer_ids: dict[str, int] = {}
+        self._session_id: int | None = None
+        self._last_prune = float("-inf")
+        self._fleet: dict[str, dict[str, int]] | None = None
+        self._fleet_week: int | None = None
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, clock: Callable[[], float], raw_retention_days: int = 90
+    ) -> Self:
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA journal_size_limit=1048576")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await _migrate(db)
+            store = cls(db, clock, raw_retention_days)
+            await store._load_state()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _load_state(self) -> None:
+        async with self._db.execute(
+            "SELECT p.id, p.key, p.family, p.model, s.online_since, s.printing_since "
+            "FROM printers p LEFT JOIN printer_state s ON s.printer = p.id"
+        ) as cursor:
+            async for row in cursor:
+                self._printer_ids[row[1]] = row[0]
+                self._accounting.accounts[row[0]] = PrinterAccount(row[2], row[3], row[4], row[5])
+        async with self._db.execute(
+            "SELECT week_start, fleet FROM weekly_fleet ORDER BY week_start DESC LIMIT 1"
+        ) as cursor:
+            latest = await cursor.fetchone()
+        if latest is not None:
+            self._fleet_week, self._fleet = latest[0], json.loads(latest[1])
+
+    # --- run-time sessions (uptime) ------------------------------------------------------------
+
+    async def start_session(self) -> None:
+        """A new Home Assistant run: uptime counts from now; open intervals of the last run are closed
+        at what was credited (the last write), never assumed to have continued."""
+        now = self._clock()
+        self._accounting.forget_open_intervals()
+        async with self._transaction():
+            await self._db.execute("DELETE FROM printer_state")
+            cursor = await self._db.execute(
+                "INSERT INTO runtime_sessions (started_at, last_seen_at) VALUES (?, ?)", (now, now)
+            )
+            self._session_id = cursor.lastrowid
+
+    async def heartbeat(self) -> None:
+        await self._db.execute(
+            "UPDATE runtime_sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?",
+            (self._clock(), self._session_id),
+        )
+
+    # --- writing events ------------------------------------------------------------------------
+
+    async def write_batch(
+        self, events: Sequence[UsageEvent], fleet: tuple[FleetSnapshot, float] | None = None
+    ) -> None:
+        """Store raw events, update the rollups, credit open intervals up to now, remember the fleet;
+        all in one transaction."""
+        now = self._clock()
+        async with self._transaction():
+            new_printers = [e for e in events if e.printer_key not in self._printer_ids]
+            for event in new_printers:
+                await self._add_printer(event.printer_key, event.family, event.model)
+            delta = RollupDelta()
+            rows = []
+            for event in events:
+                printer = self._printer_ids[event.printer_key]
+                account = self._accounting.accounts[printer]
+                if (account.family, account.model) != (event.family, event.model):
+                    await self._reclassify(printer, event.family, event.model)
+                rows.append(
+                    (
+                        round(event.timestamp),
+                        printer,
+                        KIND_CODES[event.kind],
+                        event.error_code,
+                        event.severity,
+                    )
+                )
+                self._accounting.apply(
+                    printer,
+                    kind=event.kind,
+                    timestamp=min(event.timestamp, now),
+                    code=event.error_code,
+                    severity=event.severity,
+                    delta=delta,
+                )
+            await self._db.executemany(
+                "INSERT INTO events (ts, printer, kind, code, severity) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._accounting.checkpoint(now, delta)
+            await self._apply_delta(delta)
+            await self._save_printer_state()
+            await self._save_fleet(fleet, now)
+            if now - self._last_prune >= PRUNE_EVERY_SECONDS:
+                await self._prune(now)
+                self._last_prune = now
+
+    async def _add_printer(self, key: str, family: str, model: str) -> None:
+        if key in self._printer_ids:
+            return
+        cursor = await self._db.execute(
+            "INSERT INTO printers (key, family, model) VALUES (?, ?, ?)", (key, family, model)
+        )
+        assert cursor.lastrowid is not None
+        self._printer_ids[key] = cursor.lastrowid
+        self._accounting.accounts[cursor.lastrowid] = PrinterAccount(family, model)
+
+    async def _reclassify(self, printer: int, family: str, model: str) -> None:
+        account = self._accounting.accounts[printer]
+        account.family, account.model = family, model
+        await self._db.execute(
+            "UPDATE printers SET family = ?, model = ? WHERE id = ?", (family, model, printer)
+        )
+
+    async def _apply_delta(self, delta: RollupDelta) -> None:
+        columns = ", ".join(ROLLUP_COLUMNS)
+        placeholders = ", ".join("?" for _ in ROLLUP_COLUMNS)
+        updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COLUMNS)
+        await self._db.executemany(
+            f"INSERT INTO daily_rollups (day, family, model, {columns}) "  # noqa: S608
+            f"VALUES (?, ?, ?, {placeholders}) "
+            f"ON CONFLICT (day, family, model) DO UPDATE SET {updates}",
+            [(*key, *values) for key, values in delta.rollups.items()],
+        )
+        await self._db.executemany(
+            "INSERT INTO daily_errors (day, family, code, severity, count) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (day, family, code, severity) DO UPDATE SET count = count + excluded.count",
+            [(*key, count) for key, count in delta.errors.items()],
+        )
+
+    async def _save_printer_state(self) -> None:
+        await self._db.executemany(
+            "INSERT INTO printer_state (printer, online_since, printing_since) VALUES (?, ?, ?) "
+            "ON CONFLICT (printer) DO UPDATE SET online_since = excluded.online_since, "
+            "printing_since = excluded.printing_since",
+            [
+                (printer, account.online_since, account.printing_since)
+                for printer, account in self._accounting.accounts.items()
+            ],
+        )
+
+    async def _save_fleet(self, fleet: tuple[FleetSnapshot, float] | None, now: float) -> None:
+        """The fleet is stored per ISO week (latest wins), so a past week keeps its end-of-week fleet;
+        a week without changes carries the last one forward."""
+        if fleet is not None:
+            snapshot, at = fleet
+            self._fleet = fleet_counts(snapshot)
+            await self._store_fleet(int(week_start(_dt(at)).timestamp()))
+        week = int(week_start(_dt(now)).timestamp())
+        if self._fleet is not None and self._fleet_week != week:
+            await self._store_fleet(week)
+
+    async def _store_fleet(self, week: int) -> None:
+        self._fleet_week = week
+        await self._db.execute(
+            "INSERT INTO weekly_fleet (week_start, fleet) VALUES (?, ?) "
+            "ON CONFLICT (week_start) DO UPDATE SET fleet = excluded.fleet",
+            (week, json.dumps(self._fleet, separators=(",", ":"))),
+        )
+
+    async def _prune(self, now: float) -> None:
+        """Bounded size without VACUUM: deleted pages are reused by later inserts."""
+        cutoff = now - self.raw_retention_days * DAY_SECONDS
+        # Events arrive in time order, so the first id at/after the cutoff bounds the deletion.
+        await self._db.execute(
+            "DELETE FROM events WHERE id < coalesce("
+            "(SELECT id FROM events WHERE ts >= ? ORDER BY id LIMIT 1), "
+            "(SELECT max(id) + 1 FROM events))",
+            (cutoff,),
+        )
+        await self._db.execute(
+            "DELETE FROM audit_log WHERE at < ?", (now - AUDIT_RETENTION_SECONDS,)
+        )
+        await self._db.execute(
+            "DELETE FROM outbox WHERE status = 'rejected' AND created_at < ?",
+            (now - REJECTED_RETENTION_SECONDS,),
+        )
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    # --- reading aggregates --------------------------------------------------------------------
+
+    async def aggregate(self, start: datetime, end: datetime, now: datetime) -> WeekAggregate:
+        """Sum the daily rollups of [start, end); uptime from sessions up to `now`."""
+        first_day, end_day = epoch_day(start.timestamp()), epoch_day(end.timestamp())
+        async with self._db.execute(
+            "SELECT total(jobs_started), total(jobs_completed), total(jobs_failed), "
+            "total(jobs_cancelled), total(print_seconds), total(online_seconds) "
+            "FROM daily_rollups WHERE day >= ? AND day < ?",
+            (first_day, end_day),
+        ) as cursor:
+            totals = await cursor.fetchone()
+        assert totals is not None
+        errors_by_code: dict[tuple[str, str], int] = {}
+        errors_by_severity: dict[str, int] = {}
+        async with self._db.execute(
+            "SELECT family, code, severity, sum(count) FROM daily_errors "
+            "WHERE day >= ? AND day < ? GROUP BY family, code, severity",
+            (first_day, end_day),
+        ) as cursor:
+            async for family, code, severity, count in cursor:
+                errors_by_code[family, code] = errors_by_code.get((family, code), 0) + count
+                errors_by_severity[severity] = errors_by_severity.get(severity, 0) + count
+        return WeekAggregate(
+            period_start=start,
+            period_end=end,
+            fleet=await self._fleet_for_week(start),
+            jobs_started=int(totals[0]),
+            jobs_completed=int(totals[1]),
+            jobs_failed=int(totals[2]),
+            jobs_cancelled=int(totals[3]),
+            print_seconds=totals[4],
+            online_seconds=totals[5],
+            uptime_seconds=await self._uptime_seconds(start.timestamp(), end.timestamp(), now),
+            errors_by_code=errors_by_code,
+            errors_by_severity=errors_by_severity,
+        )
+
+    async def _fleet_for_week(self, start: datetime) -> dict[str, dict[str, int]]:
+        async with self._db.execute(
+            "SELECT fleet FROM weekly_fleet WHERE week_start <= ? ORDER BY week_start DESC LIMIT 1",
+            (int(start.timestamp()),),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return {} if row is None else dict(json.loads(row[0]))
+
+    async def _uptime_seconds(self, start: float, end: float, now: datetime) -> float:
+        """Overlap of [start, end) with the recorded Home Assistant runs; the current run lasts
+        until `now`."""
+        total = 0.0
+        async with self._db.execute(
+            "SELECT id, started_at, last_seen_at FROM runtime_sessions "
+            "WHERE started_at < ? AND last_seen_at >= ? OR id = ?",
+            (end, start, self._session_id),
+        ) as cursor:
+            async for session_id, started, last_seen in cursor:
+                until = (
+                    max(last_seen, now.timestamp()) if session_id == self._session_id else last_seen
+                )
+                total += max(0.0, min(until, end) - max(started, start))
+        return total
+
+    # --- settings ------------------------------------------------------------------------------
+
+    async def get_setting(self, key: str) -> str | None:
+        async with self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    async def set_setting(self, key: str, value: str | None) -> None:
+        if value is None:
+            await self._db.execute("DELETE FROM settings WHERE key = ?", (key,))
+        else:
+            await self._db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # --- outbox and audit log ------------------------------------------------------------------
+
+    async def last_enqueued_period(self, installation_id: str) -> datetime | None:
+        value = await self.get_setting(_LAST_ENQUEUED_PREFIX + installation_id)
+        return None if value is None else _dt(float(value))
+
+    async def enqueue(
+        self, installation_id: str, period_start: datetime, payload: dict[str, Any]
+    ) -> bool:
+        """Add the payload of one period once; False if that period was enqueued before."""
+        now = self._clock()
+        period = int(period_start.timestamp())
+        async with self._transaction():
+            last = await self.last_enqueued_period(installation_id)
+            if last is not None and period <= last.timestamp():
+                return False
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO outbox (installation_id, period_start, payload, status, "
+                "next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+                (installation_id, period, json.dumps(payload), now, now),
+            )
+            await self.set_setting(_LAST_ENQUEUED_PREFIX + installation_id, str(period))
+            return cursor.rowcount == 1
+
+    async def outbox_items(self) -> list[OutboxItem]:
+        return await self._outbox_query("ORDER BY period_start, id", ())
+
+    async def oldest_pending(self, installation_id: str, now: datetime | None) -> OutboxItem | None:
+        """The oldest pending item of one installation; with `now`, only if it is due."""
+        items = await self._outbox_query(
+            "WHERE status = 'pending' AND installation_id = ? ORDER BY period_start, id LIMIT 1",
+            (installation_id,),
+        )
+        if not items or (now is not None and items[0].next_attempt_at > now):
+            return None
+        return items[0]
+
+    async def _outbox_query(self, tail: str, parameters: tuple[Any, ...]) -> list[OutboxItem]:
+        async with self._db.execute(
+            "SELECT id, installation_id, period_start, payload, status, attempts, "  # noqa: S608
+            f"next_attempt_at, last_error, created_at FROM outbox {tail}",
+            parameters,
+        ) as cursor:
+            return [
+                OutboxItem(
+                    id=row[0],
+                    installation_id=row[1],
+                    period_start=_dt(row[2]),
+                    payload=json.loads(row[3]),
+                    status=row[4],
+                    attempts=row[5],
+                    next_attempt_at=_dt(row[6]),
+                    last_error=row[7],
+                    created_at=_dt(row[8]),
+                )
+                async for row in cursor
+            ]
+
+    async def schedule_retry(self, item: OutboxItem, at: datetime, error: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+            "WHERE id = ?",
+            (at.timestamp(), error[:RESPONSE_MAX_CHARS], item.id),
+        )
+
+    async def finish_item(
+        self, item: OutboxItem, outcome: str, status_code: int, response: str, now: datetime
+    ) -> None:
+        """`sent`: remove from the outbox; `rejected`: keep it marked. Audit it either way."""
+        async with self._transaction():
+            if outcome == "sent":
+                await self._db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
+            else:
+                await self._db.execute(
+                    "UPDATE outbox SET status = 'rejected', attempts = attempts + 1, "
+                    "last_error = ? WHERE id = ?",
+                    (f"{status_code}: {response}"[:RESPONSE_MAX_CHARS], item.id),
+                )
+            await self.add_audit(
+                action="submit",
+                installation_id=item.installation_id,
+                period_start=item.period_start,
+                payload=item.payload,
+                status_code=status_code,
+                response=response,
+                now=now,
+            )
+
+    async def discard_outbox(self, installation_id: str | None) -> int:
+        if installation_id is None:
+            cursor = await self._db.execute("DELETE FROM outbox")
+        else:
+            cursor = await self._db.execute(
+                "DELETE FROM outbox WHERE installation_id = ?", (installation_id,)
+            )
+        return cursor.rowcount
+
+    async def add_audit(
+        self,
+        *,
+        action: str,
+        installation_id: str,
+        period_start: datetime | None,
+        payload: dict[str, Any] | None,
+        status_code: int | None,
+        response: str | None,
+        now: datetime,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO audit_log (at, action, installation_id, period_start, payload, "
+            "status_code, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                now.timestamp(),
+                action,
+                installation_id,
+                None if period_start is None else int(period_start.timestamp()),
+                None if payload is None else json.dumps(payload),
+                status_code,
+                None if response is None else response[:RESPONSE_MAX_CHARS],
+            ),
+        )
+
+    async def audit_entries(self, limit: int) -> list[AuditEntry]:
+        async with self._db.execute(
+            "SELECT id, at, action, installation_id, period_start, payload, status_code, response "
+            "FROM audit_log ORDER BY at DESC, id DESC LIMIT ?",
+            (limit,),
+        ) as cursor:
+            return [
+                AuditEntry(
+                    id=row[0],
+                    at=_dt(row[1]),
+                    action=row[2],
+                    installation_id=row[3],
+                    period_start=None if row[4] is None else _dt(row[4]),
+                    payload=None if row[5] is None else json.loads(row[5]),
+                    status_code=row[6],
+                    response=row[7],
+                )
+                async for row in cursor
+            ]
+
+    # --- export and deletion -------------------------------------------------------------------
+
+    async def export_all(self) -> dict[str, Any]:
+        """Every table as JSON-ready rows (timestamps as ISO strings, event kinds by name)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "settings": dict(await self._rows("SELECT key, value FROM settings ORDER BY key")),
+            "printers": [
+                {"key": key, "family": family, "model": model}
+                for key, family, model in await self._rows(
+                    "SELECT key, family, model FROM printers ORDER BY id"
+                )
+            ],
+            "events": [
+                {
+                    "time": iso_z(_dt(ts)),
+                    "printer": key,
+                    "kind": KINDS_BY_CODE[kind].value,
+                    "error_code": code,
+                    "severity": severity,
+                }
+                for ts, key, kind, code, severity in await self._rows(
+                    "SELECT e.ts, p.key, e.kind, e.code, e.severity FROM events e "
+                    "JOIN printers p ON p.id = e.printer ORDER BY e.id"
+                )
+            ],
+            "daily_rollups": [
+                {
+                    "day": iso_z(_dt(row[0] * DAY_SECONDS))[:10],
+                    "family": row[1],
+                    "model": row[2],
+                    **dict(zip(ROLLUP_COLUMNS, row[3:], strict=True)),
+                }
+                for row in await self._rows(
+                    f"SELECT day, family, model, {', '.join(ROLLUP_COLUMNS)} "  # noqa: S608
+                    "FROM daily_rollups ORDER BY day, family, model"
+                )
+            ],
+            "daily_errors": [
+                {
+                    "day": iso_z(_dt(day * DAY_SECONDS))[:10],
+                    "family": family,
+                    "code": code,
+                    "severity": severity,
+                    "count": count,
+                }
+                for day, family, code, severity, count in await self._rows(
+                    "SELECT day, family, code, severity, count FROM daily_errors "
+                    "ORDER BY day, family, code, severity"
+                )
+            ],
+            "weekly_fleet": [
+                {"week_start": iso_z(_dt(week)), "fleet": json.loads(fleet)}
+                for week, fleet in await self._rows(
+                    "SELECT week_start, fleet FROM weekly_fleet ORDER BY week_start"
+                )
+            ],
+            "runtime_sessions": [
+                {"started_at": iso_z(_dt(started)), "last_seen_at": iso_z(_dt(last_seen))}
+                for started, last_seen in await self._rows(
+                    "SELECT started_at, last_seen_at FROM runtime_sessions ORDER BY id"
+                )
+            ],
+            "outbox": [
+                {
+                    "installation_id": item.installation_id,
+                    "period_start": iso_z(item.period_start),
+                    "status": item.status,
+                    "attempts": item.attempts,
+                    "next_attempt_at": iso_z(item.next_attempt_at),
+                    "last_error": item.last_error,
+                    "payload": item.payload,
+                }
+                for item in await self.outbox_items()
+            ],
+            "audit_log": [
+                {
+                    "at": iso_z(entry.at),
+                    "action": entry.action,
+                    "installation_id": entry.installation_id,
+                    "period_start": None
+                    if entry.period_start is None
+                    else iso_z(entry.period_start),
+                    "status_code": entry.status_code,
+                    "response": entry.response,
+                    "payload": entry.payload,
+                }
+                for entry in await self.audit_entries(1_000_000)
+            ],
+        }
+
+    async def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        async with self._db.execute(sql) as cursor:
+            return [tuple(row) async for row in cursor]
+
+    async def delete_all_data(self) -> None:
+        """Erase everything but the settings, then start a fresh run-time session; VACUUM so the
+        deleted data is really gone from the file."""
+        async with self._transaction():
+            for table in (
+                "events",
+                "printer_state",
+                "printers",
+                "daily_rollups",
+                "daily_errors",
+                "weekly_fleet",
+                "runtime_sessions",
+                "outbox",
+                "audit_log",
+            ):
+                await self._db.execute(f"DELETE FROM {table}")  # noqa: S608
+        self._printer_ids.clear()
+        self._accounting = Accounting()
+        self._fleet = self._fleet_week = None
+        await self._db.execute("VACUUM")
+        await self.start_session()
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(f"database schema {version} is newer than {SCHEMA_VERSION}")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        await db.executescript(
+            f"BEGIN IMMEDIATE; {MIGRATIONS[target - 1]} PRAGMA user_version = {target}; COMMIT;"
+        )
