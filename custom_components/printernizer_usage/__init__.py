@@ -1,14 +1,150 @@
-"""The Printernizer Usage integration."""
+"""Printernizer Usage: local printer-fleet usage statistics, optionally shared as anonymous weekly aggregates."""
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+import secrets
+from pathlib import Path
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.start import async_at_started
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.loader import async_get_integration
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_RAW_RETENTION_DAYS,
+    CONF_RECEIVER_URL,
+    CONF_ROTATE_YEARLY,
+    CONF_SHARING_ENABLED,
+    CONF_SUBMIT_KEY,
+    DATABASE_FILENAME,
+    DEFAULT_RAW_RETENTION_DAYS,
+    DOMAIN,
+    SETTING_PRINTER_KEY_SALT,
+)
+from .context import async_host_facts
+from .coordinator import UsageCoordinator
+from .data import PrinternizerUsageConfigEntry, PrinternizerUsageData
+from .engine.engine import UsageEngine
+from .engine.uploader import Uploader
+from .fleet import FleetObserver
+from .installation import load_installation, load_pending_deletions, reconcile_installation
+from .services import async_setup_services
+
+PLATFORMS: list[Platform] = [Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up Printernizer Usage from a config entry."""
+def database_path(hass: HomeAssistant) -> Path:
+    """The one database file, in Home Assistant's configuration directory."""
+    return Path(hass.config.path(DATABASE_FILENAME))
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions (they work on the loaded entry)."""
+    async_setup_services(hass)
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload a config entry."""
+async def async_setup_entry(hass: HomeAssistant, entry: PrinternizerUsageConfigEntry) -> bool:
+    """Open the local store, reconcile the sharing choice, start observing the printers."""
+    integration = await async_get_integration(hass, DOMAIN)
+    engine = await UsageEngine.open(
+        database_path(hass),
+        clock=dt_util.utcnow,
+        raw_retention_days=int(
+            entry.options.get(CONF_RAW_RETENTION_DAYS, DEFAULT_RAW_RETENTION_DAYS)
+        ),
+    )
+    runtime: PrinternizerUsageData | None = None
+    try:
+        salt = await engine.get_setting(SETTING_PRINTER_KEY_SALT)
+        if salt is None:
+            salt = secrets.token_hex(16)
+            await engine.set_setting(SETTING_PRINTER_KEY_SALT, salt)
+        installation = await reconcile_installation(
+            engine,
+            sharing_enabled=bool(entry.options.get(CONF_SHARING_ENABLED, False)),
+            rotate_yearly=bool(entry.options.get(CONF_ROTATE_YEARLY, False)),
+            receiver_url=entry.data[CONF_RECEIVER_URL],
+            submit_key=entry.data[CONF_SUBMIT_KEY],
+            now=dt_util.utcnow(),
+        )
+        coordinator = UsageCoordinator(
+            hass,
+            entry,
+            engine=engine,
+            facts=await async_host_facts(hass, str(integration.version or "0.0.0")),
+            installation=installation,
+            session=async_get_clientsession(hass),
+        )
+        fleet = FleetObserver(hass, engine, salt, on_events=coordinator.async_request_refresh)
+        fleet.async_start()
+        runtime = PrinternizerUsageData(engine=engine, coordinator=coordinator, fleet=fleet)
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        if runtime is not None:
+            await runtime.async_close()
+        else:
+            await engine.close()
+        raise
+    entry.runtime_data = runtime
+
+    @callback
+    def _start_schedule(_hass: HomeAssistant) -> None:
+        coordinator.async_start()
+
+    entry.async_on_unload(async_at_started(hass, _start_schedule))
+
+    async def _close_on_stop(_event: Event) -> None:
+        await runtime.async_close()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PrinternizerUsageConfigEntry) -> bool:
+    """Stop observing and close the local store (everything buffered is written)."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_close()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: PrinternizerUsageConfigEntry) -> None:
+    """The integration is removed: ask the receiver to delete everything sent, delete the database."""
+    path = database_path(hass)
+    if not await hass.async_add_executor_job(path.exists):
+        return
+    engine = await UsageEngine.open(path, clock=dt_util.utcnow)
+    try:
+        identities = [
+            (item.installation_id, item.secret, item.receiver_url, item.submit_key)
+            for item in await load_pending_deletions(engine)
+        ]
+        current = await load_installation(engine)
+        if current is not None:
+            identities.append(
+                (
+                    current.installation_id,
+                    current.secret,
+                    entry.data[CONF_RECEIVER_URL],
+                    entry.data[CONF_SUBMIT_KEY],
+                )
+            )
+        session = async_get_clientsession(hass)
+        for installation_id, secret, receiver_url, submit_key in identities:
+            uploader = Uploader(session, engine, receiver_url, submit_key, installation_id, secret)
+            await uploader.request_remote_deletion(dt_util.utcnow())
+    finally:
+        await engine.close()
+    await hass.async_add_executor_job(delete_database_files, path)
+
+
+def delete_database_files(path: Path) -> None:
+    """Delete the database and its write-ahead log files (runs in the executor)."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        candidate.unlink(missing_ok=True)

@@ -1,28 +1,231 @@
-"""The integration loads through its config flow in a real Home Assistant core."""
+"""Config, options and reconfigure flows in a real Home Assistant core."""
 
+from typing import Any
+
+import pytest
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.printernizer_usage.const import CONF_SHARING_ENABLED, DOMAIN
+from custom_components.printernizer_usage.config_flow import is_valid_receiver_url
+from custom_components.printernizer_usage.const import (
+    CONF_RAW_RETENTION_DAYS,
+    CONF_RECEIVER_URL,
+    CONF_ROTATE_YEARLY,
+    CONF_SHARING_ENABLED,
+    CONF_SUBMIT_KEY,
+    DEFAULT_RECEIVER_URL,
+    DEFAULT_SUBMIT_KEY,
+    DOMAIN,
+    ENV_DEFAULT_RECEIVER_URL,
+    ENV_DEFAULT_SUBMIT_KEY,
+    SECTION_ADVANCED,
+)
+
+from .conftest import SUBMIT_KEY, SetUpIntegration
 
 
-async def test_user_flow_creates_entry_with_sharing_off_by_default(hass: HomeAssistant) -> None:
+def _defaults(result: Any) -> dict[str, Any]:
+    """The default of every field of a form, sections flattened."""
+    defaults: dict[str, Any] = {}
+    for key, value in result["data_schema"].schema.items():
+        if hasattr(value, "schema"):
+            for inner in value.schema.schema:
+                defaults[str(inner)] = inner.default()
+        else:
+            defaults[str(key)] = key.default()
+    return defaults
+
+
+async def _sharing_step(hass: HomeAssistant) -> Any:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
     assert result["type"] is FlowResultType.FORM
-    schema = result["data_schema"]
-    assert schema is not None
-    defaults = {str(key): key.default() for key in schema.schema}
+    assert result["step_id"] == "user"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "sharing"
+    return result
+
+
+async def test_user_flow_explains_then_creates_entry_with_sharing_off_by_default(
+    hass: HomeAssistant, unreachable_receiver_url: str
+) -> None:
+    result = await _sharing_step(hass)
+    defaults = _defaults(result)
     assert defaults[CONF_SHARING_ENABLED] is False
+    assert defaults[CONF_RECEIVER_URL] == DEFAULT_RECEIVER_URL
+    assert defaults[CONF_SUBMIT_KEY] == DEFAULT_SUBMIT_KEY
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_SHARING_ENABLED: False}
+        result["flow_id"],
+        {
+            CONF_SHARING_ENABLED: False,
+            SECTION_ADVANCED: {
+                CONF_RECEIVER_URL: f"{unreachable_receiver_url}/",
+                CONF_SUBMIT_KEY: SUBMIT_KEY,
+            },
+        },
     )
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data == {CONF_RECEIVER_URL: unreachable_receiver_url, CONF_SUBMIT_KEY: SUBMIT_KEY}
+    assert entry.options[CONF_SHARING_ENABLED] is False
+    assert entry.runtime_data.coordinator.installation is None
+
+
+async def test_receiver_defaults_come_from_the_environment(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_DEFAULT_RECEIVER_URL, "http://127.0.0.1:8080")
+    monkeypatch.setenv(ENV_DEFAULT_SUBMIT_KEY, "dev-key")
+    defaults = _defaults(await _sharing_step(hass))
+    assert defaults[CONF_RECEIVER_URL] == "http://127.0.0.1:8080"
+    assert defaults[CONF_SUBMIT_KEY] == "dev-key"
+
+
+@pytest.mark.parametrize(
+    ("receiver_url", "submit_key", "error"),
+    [
+        ("usage.printernizer.com", SUBMIT_KEY, "invalid_receiver_url"),
+        ("ftp://usage.printernizer.com", SUBMIT_KEY, "invalid_receiver_url"),
+        ("https://", SUBMIT_KEY, "invalid_receiver_url"),
+        ("https://usage.example?x=1", SUBMIT_KEY, "invalid_receiver_url"),
+        ("https://usage.example", "  ", "empty_submit_key"),
+    ],
+)
+async def test_invalid_receiver_is_a_form_error_and_can_be_corrected(
+    hass: HomeAssistant, receiver_url: str, submit_key: str, error: str
+) -> None:
+    result = await _sharing_step(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_SHARING_ENABLED: True,
+            SECTION_ADVANCED: {CONF_RECEIVER_URL: receiver_url, CONF_SUBMIT_KEY: submit_key},
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert _defaults(result)[CONF_SHARING_ENABLED] is True  # the user's choice is kept
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_SHARING_ENABLED: False,
+            SECTION_ADVANCED: {CONF_RECEIVER_URL: "http://127.0.0.1:9", CONF_SUBMIT_KEY: "k"},
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+def test_receiver_url_validation() -> None:
+    assert is_valid_receiver_url("https://usage.printernizer.com")
+    assert is_valid_receiver_url("http://127.0.0.1:8080/base")
+    assert not is_valid_receiver_url("http://[::1")
+    assert not is_valid_receiver_url("https://x#frag")
+
+
+async def test_single_instance(hass: HomeAssistant, set_up_integration: SetUpIntegration) -> None:
+    await set_up_integration()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "single_instance_allowed"
+
+
+async def test_options_flow_switches_sharing_on_and_reloads_with_a_new_identity(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration, unreachable_receiver_url: str
+) -> None:
+    entry = await set_up_integration()
+    assert entry.runtime_data.coordinator.installation is None
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    defaults = _defaults(result)
+    assert defaults[CONF_SHARING_ENABLED] is False
+    assert defaults[CONF_RAW_RETENTION_DAYS] == 90
+    assert defaults[CONF_RECEIVER_URL] == unreachable_receiver_url
+
+    user_input = {
+        CONF_SHARING_ENABLED: True,
+        CONF_RAW_RETENTION_DAYS: 30,
+        CONF_ROTATE_YEARLY: True,
+        SECTION_ADVANCED: {CONF_RECEIVER_URL: "not a url", CONF_SUBMIT_KEY: SUBMIT_KEY},
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_receiver_url"}
+
+    user_input[SECTION_ADVANCED] = {
+        CONF_RECEIVER_URL: unreachable_receiver_url,
+        CONF_SUBMIT_KEY: "new-key",
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {
+        CONF_SHARING_ENABLED: True,
+        CONF_RAW_RETENTION_DAYS: 30,
+        CONF_ROTATE_YEARLY: True,
+    }
+    assert entry.data[CONF_SUBMIT_KEY] == "new-key"
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.engine.raw_retention_days == 30
+    assert entry.runtime_data.coordinator.installation is not None
+
+
+async def test_options_flow_changing_only_the_receiver_reloads(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    entry = await set_up_integration()
+    old_runtime = entry.runtime_data
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SHARING_ENABLED: False,
+            CONF_RAW_RETENTION_DAYS: 90,
+            CONF_ROTATE_YEARLY: False,
+            SECTION_ADVANCED: {CONF_RECEIVER_URL: "https://self.hosted", CONF_SUBMIT_KEY: "k2"},
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.data == {CONF_RECEIVER_URL: "https://self.hosted", CONF_SUBMIT_KEY: "k2"}
+    assert entry.runtime_data is not old_runtime
+
+
+async def test_reconfigure_flow_changes_the_receiver(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    entry = await set_up_integration()
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_RECEIVER_URL: "mailto:x@y", CONF_SUBMIT_KEY: "k"}
+    )
+    assert result["errors"] == {"base": "invalid_receiver_url"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_RECEIVER_URL: "https://stats.example.org/", CONF_SUBMIT_KEY: " other-key "},
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {
+        CONF_RECEIVER_URL: "https://stats.example.org",
+        CONF_SUBMIT_KEY: "other-key",
+    }
     assert entry.state is ConfigEntryState.LOADED

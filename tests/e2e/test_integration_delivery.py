@@ -1,0 +1,160 @@
+"""The integration's outbox delivers to a REAL receiver over HTTP (subprocess on 127.0.0.1), which stores
+each week once; switching sharing off deletes everything remotely; a wrong key raises a repair issue."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from custom_components.printernizer_usage.const import (
+    CONF_RAW_RETENTION_DAYS,
+    CONF_RECEIVER_URL,
+    CONF_ROTATE_YEARLY,
+    CONF_SHARING_ENABLED,
+    CONF_SUBMIT_KEY,
+    DOMAIN,
+    ISSUE_RECEIVER_REJECTED_KEY,
+)
+from custom_components.printernizer_usage.installation import load_pending_deletions
+from tests.integration.printers import add_bambu_printer, add_prusalink_printer
+from tests.receiver_server import RunningReceiver, run_receiver
+
+SUBMIT_KEY = "e2e-submit-key-0123456789abcdef"
+ADMIN_KEY = "e2e-admin-key-0123456789abcdef"
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/printernizer_usage."""
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    return hass_tmp_config_dir
+
+
+@pytest.fixture
+def receiver(database_url: str, tmp_path: Path) -> Iterator[RunningReceiver]:
+    with run_receiver(
+        database_url,
+        tmp_path,
+        env={
+            "RECEIVER_ENVIRONMENT": "development",
+            "RECEIVER_SUBMIT_KEYS": SUBMIT_KEY,
+            "RECEIVER_ADMIN_KEYS": ADMIN_KEY,
+            "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
+        },
+    ) as running:
+        yield running
+
+
+async def _stored_periods(database_url: str, installation_id: str) -> list[str]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sa.text(
+                    "SELECT period_start FROM submissions WHERE installation_id = :id "
+                    "ORDER BY period_start"
+                ),
+                {"id": installation_id},
+            )
+            return [str(row[0])[:10] for row in rows]
+    finally:
+        await engine.dispose()
+
+
+def _entry(receiver_url: str, submit_key: str = SUBMIT_KEY) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_RECEIVER_URL: receiver_url, CONF_SUBMIT_KEY: submit_key},
+        options={
+            CONF_SHARING_ENABLED: True,
+            CONF_RAW_RETENTION_DAYS: 90,
+            CONF_ROTATE_YEARLY: False,
+        },
+    )
+
+
+async def test_missed_weeks_are_delivered_once_and_deleted_on_opt_out(
+    hass: HomeAssistant,
+    receiver: RunningReceiver,
+    database_url: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    real_now = dt_util.utcnow()
+    # Sharing was switched on three weeks ago; Home Assistant has not sent anything since.
+    freezer.move_to(real_now - timedelta(days=21))
+    prusa = add_prusalink_printer(hass)
+    add_bambu_printer(hass)
+    entry = _entry(receiver.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for value in ("printing", "finished"):
+        prusa.set_state(hass, value)
+        await hass.async_block_till_done()
+    installation = entry.runtime_data.coordinator.installation
+    assert installation is not None
+
+    freezer.move_to(real_now)
+    response = await hass.services.async_call(
+        DOMAIN, "submit_now", blocking=True, return_response=True
+    )
+    assert response is not None
+    assert response["sent"] in {3, 4}  # the weeks since first_seen, depending on the weekday
+    assert response["pending"] == 0
+    periods = await _stored_periods(database_url, installation.installation_id)
+    assert len(periods) == response["sent"]
+
+    # Again: nothing new is sent, nothing is stored twice.
+    response = await hass.services.async_call(
+        DOMAIN, "submit_now", blocking=True, return_response=True
+    )
+    assert response is not None
+    assert response["sent"] == 0
+    assert await _stored_periods(database_url, installation.installation_id) == periods
+
+    audit = await entry.runtime_data.engine.audit_log()
+    assert {entry.status_code for entry in audit if entry.action == "submit"} == {200}
+
+    # Opt-out: the receiver deletes everything and confirms; nothing stays pending.
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_SHARING_ENABLED: False}
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
+    assert await load_pending_deletions(entry.runtime_data.engine) == []
+    assert await _stored_periods(database_url, installation.installation_id) == []
+
+
+async def test_rejected_submit_key_raises_a_repair_issue(
+    hass: HomeAssistant,
+    receiver: RunningReceiver,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    real_now = dt_util.utcnow()
+    freezer.move_to(real_now - timedelta(days=8))
+    entry = _entry(receiver.url, submit_key="not-a-valid-key")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    freezer.move_to(real_now)
+    with pytest.raises(Exception, match="401"):
+        await hass.services.async_call(DOMAIN, "submit_now", blocking=True)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_RECEIVER_REJECTED_KEY)
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["status"] == "401"

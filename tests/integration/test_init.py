@@ -1,0 +1,195 @@
+"""Set-up, unload, restart persistence, the sharing identity and removal."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import instance_id
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.printernizer_usage import database_path
+from custom_components.printernizer_usage.const import (
+    CONF_RAW_RETENTION_DAYS,
+    CONF_ROTATE_YEARLY,
+    CONF_SHARING_ENABLED,
+    DOMAIN,
+)
+from custom_components.printernizer_usage.engine.engine import UsageEngine
+from custom_components.printernizer_usage.installation import (
+    Installation,
+    load_installation,
+    load_pending_deletions,
+)
+
+from .conftest import SetUpIntegration
+from .helpers import refresh, sensor_state
+from .printers import add_prusalink_printer
+
+
+def _installation_of(entry: MockConfigEntry) -> Installation | None:
+    return entry.runtime_data.coordinator.installation  # type: ignore[no-any-return]
+
+
+def _state_of(entry: MockConfigEntry) -> ConfigEntryState:
+    state: ConfigEntryState = entry.state
+    return state
+
+
+async def _set_sharing(hass: HomeAssistant, entry: MockConfigEntry, *, enabled: bool) -> None:
+    hass.config_entries.async_update_entry(
+        entry,
+        options={
+            CONF_SHARING_ENABLED: enabled,
+            CONF_RAW_RETENTION_DAYS: 90,
+            CONF_ROTATE_YEARLY: False,
+        },
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_sets_up_locally_and_unloads(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    entry = await set_up_integration()
+    assert entry.state is ConfigEntryState.LOADED
+    assert database_path(hass).exists()
+    assert sensor_state(hass, entry, "sharing").state == "off"
+    assert sensor_state(hass, entry, "next_submission").state == "unknown"
+    runtime = entry.runtime_data
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert _state_of(entry) is ConfigEntryState.NOT_LOADED
+    assert runtime.closed
+
+
+async def test_recorded_jobs_survive_a_restart(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    prusa = add_prusalink_printer(hass)
+    entry = await set_up_integration()
+    for value in ("printing", "finished", "printing", "stopped"):
+        prusa.set_state(hass, value)
+        await hass.async_block_till_done()
+    salt_before = await entry.runtime_data.engine.get_setting("ha.printer_key_salt")
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await refresh(hass, entry)
+
+    assert sensor_state(hass, entry, "jobs_completed").state == "1"
+    assert sensor_state(hass, entry, "jobs_cancelled").state == "1"
+    assert await entry.runtime_data.engine.get_setting("ha.printer_key_salt") == salt_before
+
+
+async def test_stopping_home_assistant_closes_the_store(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    entry = await set_up_integration()
+    runtime = entry.runtime_data
+    await hass.async_stop()
+    assert runtime.closed
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_sharing_identity_lifecycle(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    entry = await set_up_integration(sharing=True)
+    coordinator = entry.runtime_data.coordinator
+    first = coordinator.installation
+    assert first is not None
+    assert uuid.UUID(first.installation_id).version == 4
+    assert first.installation_id != await instance_id.async_get(hass)
+    assert len(first.secret) == 43
+    await refresh(hass, entry)
+    assert sensor_state(hass, entry, "sharing").state == "on"
+    assert sensor_state(hass, entry, "next_submission").state != "unknown"
+
+    # A restart keeps the identity.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.coordinator.installation == first
+
+    # Off: the identity is retired into the persisted remote deletions (receiver unreachable here).
+    await _set_sharing(hass, entry, enabled=False)
+    engine = entry.runtime_data.engine
+    assert _installation_of(entry) is None
+    assert await load_installation(engine) is None
+    pending = await load_pending_deletions(engine)
+    assert [item.installation_id for item in pending] == [first.installation_id]
+    assert pending[0].secret == first.secret
+
+    # On again: a new random identity.
+    await _set_sharing(hass, entry, enabled=True)
+    second = _installation_of(entry)
+    assert second is not None
+    assert second.installation_id != first.installation_id
+    assert second.secret != first.secret
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_removing_the_integration_deletes_the_database(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    entry = await set_up_integration(sharing=True)
+    path = database_path(hass)
+    assert path.exists()
+
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert not path.exists()
+    assert not Path(f"{path}-wal").exists()  # noqa: ASYNC240
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_removing_without_database_is_fine(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    entry = await set_up_integration()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    database_path(hass).unlink()
+    assert await hass.config_entries.async_remove(entry.entry_id)
+
+
+async def test_yearly_rotation_starts_a_new_identity(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration, freezer: object
+) -> None:
+    from freezegun.api import FrozenDateTimeFactory  # noqa: PLC0415
+
+    assert isinstance(freezer, FrozenDateTimeFactory)
+    freezer.move_to("2026-01-05T12:00:00+00:00")
+    entry = await set_up_integration(sharing=True, **{CONF_ROTATE_YEARLY: True})
+    first = entry.runtime_data.coordinator.installation
+    assert first is not None
+
+    freezer.move_to("2026-06-01T12:00:00+00:00")
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.runtime_data.coordinator.installation == first
+
+    freezer.move_to("2027-01-06T12:00:00+00:00")
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    rotated = entry.runtime_data.coordinator.installation
+    assert rotated is not None
+    assert rotated.installation_id != first.installation_id
+
+
+async def test_no_repair_issue_while_local_only(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    await set_up_integration()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "receiver_rejected_credentials") is None
+
+
+async def test_engine_file_is_in_the_config_directory(hass: HomeAssistant) -> None:
+    assert database_path(hass).parent == Path(hass.config.config_dir)
+    engine = await UsageEngine.open(database_path(hass))
+    await engine.close()
