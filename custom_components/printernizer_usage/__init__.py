@@ -27,9 +27,10 @@ from .context import async_host_facts
 from .coordinator import UsageCoordinator
 from .data import PrinternizerUsageConfigEntry, PrinternizerUsageData
 from .engine.engine import UsageEngine
-from .engine.uploader import Uploader
 from .fleet import FleetObserver
-from .installation import load_installation, load_pending_deletions, reconcile_installation
+from .installation import ReceiverBinding, reconcile_installation
+from .pending_deletions import async_adopt_orphaned_deletions
+from .removal import async_delete_everything
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
@@ -64,6 +65,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrinternizerUsageConfigE
         if salt is None:
             salt = secrets.token_hex(16)
             await engine.set_setting(SETTING_PRINTER_KEY_SALT, salt)
+        await async_adopt_orphaned_deletions(hass, engine)
         installation = await reconcile_installation(
             engine,
             sharing_enabled=bool(entry.options.get(CONF_SHARING_ENABLED, False)),
@@ -80,6 +82,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrinternizerUsageConfigE
             installation=installation,
             session=async_get_clientsession(hass),
         )
+        await coordinator.async_restore_credentials_pause()
         fleet = FleetObserver(hass, engine, salt, on_events=coordinator.async_request_refresh)
         fleet.async_start()
         runtime = PrinternizerUsageData(engine=engine, coordinator=coordinator, fleet=fleet)
@@ -115,36 +118,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: PrinternizerUsageConfig
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PrinternizerUsageConfigEntry) -> None:
-    """The integration is removed: ask the receiver to delete everything sent, delete the database."""
+    """The integration is removed: ask the receiver to delete everything sent (bounded in time; what
+    is not confirmed is kept for a later set-up), then delete the database."""
     path = database_path(hass)
     if not await hass.async_add_executor_job(path.exists):
         return
-    engine = await UsageEngine.open(path, clock=dt_util.utcnow)
-    try:
-        identities = [
-            (item.installation_id, item.secret, item.receiver_url, item.submit_key)
-            for item in await load_pending_deletions(engine)
-        ]
-        current = await load_installation(engine)
-        if current is not None:
-            identities.append(
-                (
-                    current.installation_id,
-                    current.secret,
-                    entry.data[CONF_RECEIVER_URL],
-                    entry.data[CONF_SUBMIT_KEY],
-                )
-            )
-        session = async_get_clientsession(hass)
-        for installation_id, secret, receiver_url, submit_key in identities:
-            uploader = Uploader(session, engine, receiver_url, submit_key, installation_id, secret)
-            await uploader.request_remote_deletion(dt_util.utcnow())
-    finally:
-        await engine.close()
-    await hass.async_add_executor_job(delete_database_files, path)
-
-
-def delete_database_files(path: Path) -> None:
-    """Delete the database and its write-ahead log files (runs in the executor)."""
-    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        candidate.unlink(missing_ok=True)
+    await async_delete_everything(
+        hass, path, ReceiverBinding(entry.data[CONF_RECEIVER_URL], entry.data[CONF_SUBMIT_KEY])
+    )

@@ -23,6 +23,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    CONF_PRINTERNIZER_URL,
     CONF_RAW_RETENTION_DAYS,
     CONF_RECEIVER_URL,
     CONF_ROTATE_YEARLY,
@@ -32,6 +33,7 @@ from .const import (
     DOMAIN,
     MAX_RAW_RETENTION_DAYS,
     MIN_RAW_RETENTION_DAYS,
+    PRINTERNIZER_DEFAULT_PORT,
     SECTION_ADVANCED,
     TITLE,
     default_receiver_url,
@@ -51,6 +53,22 @@ def is_valid_receiver_url(url: str) -> bool:
         and not parsed.query_string
         and not parsed.fragment
     )
+
+
+def printernizer_server_url(value: str) -> str | None:
+    """The Printernizer server's base URL from what the user typed (a bare host gets `http://` and
+    port 8000); `""` for none, None when it is not a usable address."""
+    text = value.strip().rstrip("/")
+    if not text:
+        return ""
+    if "://" not in text:
+        text = f"http://{text}"
+    if not is_valid_receiver_url(text):
+        return None
+    url = yarl.URL(text)
+    if url.explicit_port is None:
+        url = url.with_port(PRINTERNIZER_DEFAULT_PORT)
+    return str(url).rstrip("/")
 
 
 def _receiver_schema(receiver_url: str, submit_key: str) -> vol.Schema:
@@ -168,13 +186,17 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
             CONF_SUBMIT_KEY: entry.data[CONF_SUBMIT_KEY],
         }
         if user_input is not None:
+            server_url = printernizer_server_url(str(user_input.get(CONF_PRINTERNIZER_URL, "")))
             options = {
                 CONF_SHARING_ENABLED: bool(user_input[CONF_SHARING_ENABLED]),
                 CONF_RAW_RETENTION_DAYS: int(user_input[CONF_RAW_RETENTION_DAYS]),
                 CONF_ROTATE_YEARLY: bool(user_input[CONF_ROTATE_YEARLY]),
+                CONF_PRINTERNIZER_URL: server_url or "",
             }
             receiver = _receiver_from_input(user_input[SECTION_ADVANCED])
             errors = _receiver_errors(receiver)
+            if server_url is None:
+                errors = {CONF_PRINTERNIZER_URL: "invalid_printernizer_url"}
             if not errors:
                 changed = self.hass.config_entries.async_update_entry(entry, data=receiver)
                 if changed or options != dict(entry.options):
@@ -200,6 +222,9 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
                 vol.Required(
                     CONF_ROTATE_YEARLY, default=options.get(CONF_ROTATE_YEARLY, False)
                 ): bool,
+                vol.Optional(
+                    CONF_PRINTERNIZER_URL, default=options.get(CONF_PRINTERNIZER_URL, "")
+                ): str,
                 vol.Required(SECTION_ADVANCED): section(
                     _receiver_schema(receiver[CONF_RECEIVER_URL], receiver[CONF_SUBMIT_KEY]),
                     {"collapsed": True},

@@ -13,6 +13,7 @@ CONF_SUBMIT_KEY: Final = "submit_key"
 CONF_SHARING_ENABLED: Final = "sharing_enabled"
 CONF_RAW_RETENTION_DAYS: Final = "raw_retention_days"
 CONF_ROTATE_YEARLY: Final = "rotate_installation_id_yearly"
+CONF_PRINTERNIZER_URL: Final = "printernizer_url"
 SECTION_ADVANCED: Final = "advanced"
 
 DEFAULT_RECEIVER_URL: Final = "https://usage.printernizer.com"
@@ -21,6 +22,7 @@ DEFAULT_SUBMIT_KEY: Final = "pnu-public-submit-key-v1"
 DEFAULT_RAW_RETENTION_DAYS: Final = 90
 MIN_RAW_RETENTION_DAYS: Final = 7
 MAX_RAW_RETENTION_DAYS: Final = 730
+PRINTERNIZER_DEFAULT_PORT: Final = 8000
 
 ENV_DEFAULT_RECEIVER_URL: Final = "PRINTERNIZER_USAGE_DEFAULT_RECEIVER_URL"
 ENV_DEFAULT_SUBMIT_KEY: Final = "PRINTERNIZER_USAGE_DEFAULT_SUBMIT_KEY"
@@ -34,6 +36,8 @@ DELIVERY_CHECK_INTERVAL: Final = timedelta(minutes=15)
 # Weekly payloads go out at a stable per-installation offset within this window after the week ends.
 SUBMISSION_SPREAD: Final = timedelta(hours=24)
 ROTATION_AGE: Final = timedelta(days=365)
+# Removing the integration waits at most this long for the receiver to confirm remote deletions.
+REMOVAL_DELETION_TIMEOUT: Final = timedelta(seconds=10)
 
 # Engine settings keys owned by the Home Assistant layer.
 SETTING_PRINTER_KEY_SALT: Final = "ha.printer_key_salt"
@@ -41,6 +45,8 @@ SETTING_INSTALLATION_ID: Final = "ha.installation_id"
 SETTING_INSTALLATION_SECRET: Final = "ha.installation_secret"  # noqa: S105 (a settings key)
 SETTING_FIRST_SEEN: Final = "ha.first_seen"
 SETTING_PENDING_DELETIONS: Final = "ha.pending_remote_deletions"
+SETTING_INSTALLATION_RECEIVER: Final = "ha.installation_receiver"
+SETTING_CREDENTIALS_PAUSE: Final = "ha.credentials_pause"
 SETTING_LAST_SUBMISSION: Final = "ha.last_submission"
 
 ISSUE_RECEIVER_REJECTED_KEY: Final = "receiver_rejected_credentials"

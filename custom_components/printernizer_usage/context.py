@@ -35,7 +35,9 @@ class HostFacts:
     country_code: str
     python_version: str
 
-    def context(self, installation: Installation | None) -> InstallationContext:
+    def context(
+        self, installation: Installation | None, *, printernizer_server: bool = False
+    ) -> InstallationContext:
         """The payload context for `installation` (a placeholder id when sharing is off)."""
         return InstallationContext(
             installation_id=installation.installation_id
@@ -48,6 +50,7 @@ class HostFacts:
             country_code=self.country_code,
             python_version=self.python_version,
             first_seen=installation.first_seen if installation else None,
+            feature_usage={"printernizer_server": printernizer_server},
         )
 
 

@@ -15,6 +15,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_PRINTERNIZER_URL,
     CONF_RECEIVER_URL,
     CONF_SUBMIT_KEY,
     DELIVERY_CHECK_INTERVAL,
@@ -24,11 +25,19 @@ from .const import (
     REFRESH_INTERVAL,
 )
 from .context import HostFacts
+from .credentials_pause import (
+    CredentialsPause,
+    credentials_fingerprint,
+    load_credentials_pause,
+    save_credentials_pause,
+)
 from .engine.aggregate import WeekSummary
 from .engine.engine import UsageEngine
+from .engine.payload import InstallationContext
+from .engine.printernizer_server import PrinternizerServer
 from .engine.uploader import DeletionResult, DeliveryReport, Uploader
-from .installation import (
-    Installation,
+from .installation import Installation
+from .pending_deletions import (
     PendingDeletion,
     add_pending_deletion,
     load_pending_deletions,
@@ -84,11 +93,16 @@ class UsageCoordinator(DataUpdateCoordinator[UsageData]):
             else None
         )
         self._deletion_uploaders: dict[str, Uploader] = {}
+        server_url = entry.options.get(CONF_PRINTERNIZER_URL)
+        self.printernizer_server = (
+            PrinternizerServer(session, str(server_url)) if server_url else None
+        )
         self._lock = asyncio.Lock()
         self._unsub_wake: CALLBACK_TYPE | None = None
         self._unsub_heartbeat: CALLBACK_TYPE | None = None
         self._wake_task: asyncio.Task[None] | None = None
         self._stopped = False
+        self._credentials_paused = False
 
     @property
     def integration_version(self) -> str:
@@ -114,6 +128,18 @@ class UsageCoordinator(DataUpdateCoordinator[UsageData]):
             submit_key or self._submit_key,
             installation_id,
             secret,
+        )
+
+    def payload_context(self) -> InstallationContext:
+        """The payload context of the current identity (a placeholder id while sharing is off)."""
+        return self.facts.context(
+            self.installation, printernizer_server=self.printernizer_server is not None
+        )
+
+    async def async_preview_payload(self) -> dict[str, Any]:
+        """Exactly what would be sent next."""
+        return await self.engine.preview_next_payload(
+            self.payload_context(), self.printernizer_server
         )
 
     @callback
@@ -198,56 +224,92 @@ class UsageCoordinator(DataUpdateCoordinator[UsageData]):
         return min(candidates)
 
     async def async_run_schedule(self, now: datetime) -> DeliveryReport | None:
-        """Enqueue the weeks that are due, deliver the outbox and retry unconfirmed deletions."""
+        """Enqueue the weeks that are due, deliver the outbox and retry due remote deletions."""
         async with self._lock:
             report = None
             if self.installation is not None and self.uploader is not None:
-                context = self.facts.context(self.installation)
                 horizon = enqueue_horizon(self.installation.installation_id, now)
-                await self.engine.enqueue_completed_weeks(context, horizon)
+                await self.engine.enqueue_completed_weeks(
+                    self.payload_context(), horizon, self.printernizer_server
+                )
                 report = await self.uploader.deliver_due(now)
-                self._update_repair_issue(report)
-            await self._retry_pending_deletions()
+                await self._note_delivery(report)
+            await self._retry_pending_deletions(now)
             return report
 
     async def async_submit_now(self) -> DeliveryReport:
-        """Enqueue every completed week at once (ignoring the spread) and deliver what is due."""
+        """The user asks to send now: enqueue every completed week at once (ignoring the spread) and
+        deliver everything pending, ignoring any backoff or credentials pause."""
         assert self.installation is not None
         assert self.uploader is not None
         async with self._lock:
             now = dt_util.utcnow()
-            await self.engine.enqueue_completed_weeks(self.facts.context(self.installation), now)
+            await self.engine.enqueue_completed_weeks(
+                self.payload_context(), now, self.printernizer_server
+            )
+            await self.engine.make_pending_due(self.installation.installation_id, now)
             report = await self.uploader.deliver_due(now)
-            self._update_repair_issue(report)
+            await self._note_delivery(report)
         await self.async_request_refresh()
         return report
 
-    @callback
-    def _update_repair_issue(self, report: DeliveryReport) -> None:
-        if report.auth_failed_status is not None:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                ISSUE_RECEIVER_REJECTED_KEY,
-                is_fixable=False,
-                is_persistent=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_RECEIVER_REJECTED_KEY,
-                translation_placeholders={
-                    "status": str(report.auth_failed_status),
-                    "receiver_url": self._receiver_url,
-                },
+    # --- the credentials pause and its repair issue ----------------------------------------------
+
+    def _fingerprint(self, installation: Installation) -> str:
+        return credentials_fingerprint(
+            installation.installation_id, self._receiver_url, self._submit_key
+        )
+
+    async def async_restore_credentials_pause(self) -> None:
+        """At set-up: keep a pause whose cause is unchanged (and show its repair issue again); end it
+        when the user changed the key, the receiver or the identity, so delivery resumes at once."""
+        pause = await load_credentials_pause(self.engine)
+        if pause is None:
+            return
+        if self.installation is not None and pause.fingerprint == self._fingerprint(
+            self.installation
+        ):
+            self._credentials_paused = True
+            self._raise_repair_issue(pause.status)
+            return
+        await save_credentials_pause(self.engine, None)
+        ir.async_delete_issue(self.hass, DOMAIN, ISSUE_RECEIVER_REJECTED_KEY)
+        if self.installation is not None:
+            await self.engine.make_pending_due(self.installation.installation_id, dt_util.utcnow())
+
+    async def _note_delivery(self, report: DeliveryReport) -> None:
+        if report.auth_failed_status is not None and self.installation is not None:
+            await save_credentials_pause(
+                self.engine,
+                CredentialsPause(report.auth_failed_status, self._fingerprint(self.installation)),
             )
-        elif report.sent:
+            self._credentials_paused = True
+            self._raise_repair_issue(report.auth_failed_status)
+        elif report.sent and self._credentials_paused:
+            await save_credentials_pause(self.engine, None)
+            self._credentials_paused = False
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_RECEIVER_REJECTED_KEY)
+
+    @callback
+    def _raise_repair_issue(self, status: int) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            ISSUE_RECEIVER_REJECTED_KEY,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_RECEIVER_REJECTED_KEY,
+            translation_placeholders={"status": str(status), "receiver_url": self._receiver_url},
+        )
 
     # --- remote deletion ----------------------------------------------------------------------
 
     async def async_request_remote_deletion(self) -> DeletionResult | None:
-        """Ask the receiver to delete everything this installation sent (current and retired ids).
-        Returns the current identity's result, `None` when nothing was ever shared."""
+        """Ask the receiver to delete everything this installation sent (current and retired ids),
+        now, whatever the retry schedule says. Returns the current identity's result, `None` when
+        nothing was ever shared."""
         async with self._lock:
-            result = None
             if self.installation is not None:
                 await add_pending_deletion(
                     self.engine,
@@ -258,18 +320,23 @@ class UsageCoordinator(DataUpdateCoordinator[UsageData]):
                         self._submit_key,
                     ),
                 )
-            confirmed = await self._retry_pending_deletions()
-            if self.installation is not None:
-                result = confirmed.get(self.installation.installation_id)
-            return result
+            results = await self._retry_pending_deletions(dt_util.utcnow(), due_or_not=True)
+            if self.installation is None:
+                return None
+            return results.get(self.installation.installation_id)
 
-    async def _retry_pending_deletions(self) -> dict[str, DeletionResult]:
+    async def _retry_pending_deletions(
+        self, now: datetime, *, due_or_not: bool = False
+    ) -> dict[str, DeletionResult]:
         pending = await load_pending_deletions(self.engine)
         if not pending:
             return {}
         results: dict[str, DeletionResult] = {}
         still_pending: list[PendingDeletion] = []
         for deletion in pending:
+            if not due_or_not and not deletion.is_due(now):
+                still_pending.append(deletion)
+                continue
             uploader = self._deletion_uploaders.get(deletion.installation_id)
             if uploader is None:
                 uploader = self._uploader_for(
@@ -279,16 +346,21 @@ class UsageCoordinator(DataUpdateCoordinator[UsageData]):
                     deletion.submit_key,
                 )
                 self._deletion_uploaders[deletion.installation_id] = uploader
-            result = await uploader.request_remote_deletion(dt_util.utcnow())
+            result = await uploader.request_remote_deletion(now)
             results[deletion.installation_id] = result
             if not result.confirmed:
-                still_pending.append(deletion)
+                still_pending.append(deletion.after_failure(now))
         await save_pending_deletions(self.engine, still_pending)
         return results
 
     async def async_pending_deletions(self) -> list[dict[str, Any]]:
         """Unconfirmed remote deletions, without their secrets (for diagnostics)."""
         return [
-            {"installation_id": item.installation_id, "receiver_url": item.receiver_url}
+            {
+                "installation_id": item.installation_id,
+                "receiver_url": item.receiver_url,
+                "attempts": item.attempts,
+                "next_attempt_at": item.next_attempt_at,
+            }
             for item in await load_pending_deletions(self.engine)
         ]

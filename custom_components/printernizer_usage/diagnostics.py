@@ -27,9 +27,7 @@ async def async_get_config_entry_diagnostics(
             "host": asdict(coordinator.facts),
             "raw_retention_days": engine.raw_retention_days,
             "watched_printers": entry.runtime_data.fleet.diagnostics(),
-            "next_payload": await engine.preview_next_payload(
-                coordinator.facts.context(coordinator.installation)
-            ),
+            "next_payload": await coordinator.async_preview_payload(),
             "outbox": [_jsonable(asdict(item)) for item in await engine.outbox()],
             "audit_log": [_jsonable(asdict(item)) for item in await engine.audit_log(limit=100)],
             "pending_remote_deletions": await coordinator.async_pending_deletions(),

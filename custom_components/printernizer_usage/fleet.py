@@ -83,6 +83,7 @@ class FleetObserver:
         self._by_entity_id: dict[str, WatchedPrinter] = {}
         self._unsub_states: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._refresh_requested = False
 
     @property
     def printers(self) -> dict[str, WatchedPrinter]:
@@ -232,10 +233,16 @@ class FleetObserver:
         for usage_event in events:
             self._engine.record(usage_event)
             recorded = True
-        if recorded:
+        if recorded and not self._refresh_requested:
+            # One task per burst, not one per event: the loop stays cheap under thousands of changes.
+            self._refresh_requested = True
             self._hass.async_create_background_task(
-                self._on_events(), "printernizer_usage refresh", eager_start=False
+                self._async_refresh_after_events(), "printernizer_usage refresh", eager_start=False
             )
+
+    async def _async_refresh_after_events(self) -> None:
+        self._refresh_requested = False
+        await self._on_events()
 
     def diagnostics(self) -> list[dict[str, str]]:
         """The observed printers as the engine knows them (family and model only)."""

@@ -1,7 +1,7 @@
 """The sharing identity: a random installation id of this integration's own plus an ownership secret.
 
 Reconciled with the user's choice at every set-up: sharing on without an identity creates one; sharing off
-with an identity retires it into the persisted list of remote deletions (retried until confirmed).
+(or a new receiver URL) retires it into the persisted list of remote deletions (retried until confirmed).
 """
 
 import json
@@ -14,10 +14,11 @@ from .const import (
     ROTATION_AGE,
     SETTING_FIRST_SEEN,
     SETTING_INSTALLATION_ID,
+    SETTING_INSTALLATION_RECEIVER,
     SETTING_INSTALLATION_SECRET,
-    SETTING_PENDING_DELETIONS,
 )
 from .engine.engine import UsageEngine
+from .pending_deletions import PendingDeletion, add_pending_deletion
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +28,6 @@ class Installation:
     installation_id: str
     secret: str
     first_seen: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PendingDeletion:
-    """A remote deletion that the receiver has not confirmed yet."""
-
-    installation_id: str
-    secret: str
-    receiver_url: str
-    submit_key: str
 
 
 def new_installation(now: datetime) -> Installation:
@@ -67,26 +58,30 @@ async def save_installation(engine: UsageEngine, installation: Installation | No
     )
 
 
-async def load_pending_deletions(engine: UsageEngine) -> list[PendingDeletion]:
-    """Remote deletions still waiting for the receiver's confirmation."""
-    raw = await engine.get_setting(SETTING_PENDING_DELETIONS)
-    return [PendingDeletion(**item) for item in json.loads(raw)] if raw else []
+@dataclass(frozen=True, slots=True)
+class ReceiverBinding:
+    """The receiver (and the key) the current identity sends to; deletions go there."""
+
+    receiver_url: str
+    submit_key: str
 
 
-async def save_pending_deletions(engine: UsageEngine, pending: list[PendingDeletion]) -> None:
-    """Persist the remote deletions still to be confirmed."""
+def same_receiver(first: str, second: str) -> bool:
+    """Whether two receiver URLs name the same receiver (a trailing slash does not matter)."""
+    return first.strip().rstrip("/") == second.strip().rstrip("/")
+
+
+async def load_receiver_binding(engine: UsageEngine) -> ReceiverBinding | None:
+    """Where the current identity has been sending to (None before the first identity)."""
+    raw = await engine.get_setting(SETTING_INSTALLATION_RECEIVER)
+    return ReceiverBinding(**json.loads(raw)) if raw else None
+
+
+async def save_receiver_binding(engine: UsageEngine, binding: ReceiverBinding | None) -> None:
+    """Store (or with `None` forget) where the current identity sends to."""
     await engine.set_setting(
-        SETTING_PENDING_DELETIONS,
-        json.dumps([asdict(item) for item in pending]) if pending else None,
+        SETTING_INSTALLATION_RECEIVER, json.dumps(asdict(binding)) if binding else None
     )
-
-
-async def add_pending_deletion(engine: UsageEngine, deletion: PendingDeletion) -> None:
-    """Remember that everything sent under `deletion.installation_id` must be deleted remotely."""
-    pending = await load_pending_deletions(engine)
-    if all(item.installation_id != deletion.installation_id for item in pending):
-        pending.append(deletion)
-        await save_pending_deletions(engine, pending)
 
 
 async def reconcile_installation(
@@ -98,11 +93,22 @@ async def reconcile_installation(
     submit_key: str,
     now: datetime,
 ) -> Installation | None:
-    """Bring the stored identity in line with the sharing choice; returns the identity to send under."""
+    """Bring the stored identity in line with the sharing choice and the configured receiver; returns
+    the identity to send under.
+
+    Sharing off, or another receiver URL: the identity is retired and its data deleted at the receiver
+    it was sent to (with the key it used). Only the submit key changed: the identity stays.
+    """
     current = await load_installation(engine)
+    configured = ReceiverBinding(receiver_url, submit_key)
+    stored = await load_receiver_binding(engine)
+    bound = stored or configured
+    if current is not None and (
+        not sharing_enabled or not same_receiver(bound.receiver_url, receiver_url)
+    ):
+        await retire_installation(engine, current, bound)
+        current = None
     if not sharing_enabled:
-        if current is not None:
-            await retire_installation(engine, current, receiver_url, submit_key)
         return None
     if current is not None and rotate_yearly and now - current.first_seen >= ROTATION_AGE:
         # Rotation makes the years unlinkable; the old id's data stays as anonymous history.
@@ -111,15 +117,21 @@ async def reconcile_installation(
     if current is None:
         current = new_installation(now)
         await save_installation(engine, current)
+    if stored != configured:
+        await save_receiver_binding(engine, configured)
     return current
 
 
 async def retire_installation(
-    engine: UsageEngine, current: Installation, receiver_url: str, submit_key: str
+    engine: UsageEngine, current: Installation, receiver: ReceiverBinding
 ) -> None:
-    """Sharing was switched off: stop uploads and queue the remote deletion."""
+    """Stop sending under `current` and queue the deletion of its data at `receiver`."""
     await engine.discard_outbox(current.installation_id)
     await add_pending_deletion(
-        engine, PendingDeletion(current.installation_id, current.secret, receiver_url, submit_key)
+        engine,
+        PendingDeletion(
+            current.installation_id, current.secret, receiver.receiver_url, receiver.submit_key
+        ),
     )
     await save_installation(engine, None)
+    await save_receiver_binding(engine, None)

@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 
 from .const import (
+    CONF_PRINTERNIZER_URL,
     CONF_SUBMIT_KEY,
     SETTING_INSTALLATION_ID,
     SETTING_INSTALLATION_SECRET,
@@ -18,6 +19,7 @@ from .const import (
 DIAGNOSTICS_REDACT = frozenset(
     {
         CONF_SUBMIT_KEY,
+        CONF_PRINTERNIZER_URL,
         "secret",
         "installation_secret",
         "installation_id",

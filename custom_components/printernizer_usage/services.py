@@ -32,9 +32,7 @@ def _loaded_entry(hass: HomeAssistant) -> PrinternizerUsageConfigEntry:
 
 async def _preview_next_payload(call: ServiceCall) -> ServiceResponse:
     coordinator = _loaded_entry(call.hass).runtime_data.coordinator
-    payload = await coordinator.engine.preview_next_payload(
-        coordinator.facts.context(coordinator.installation)
-    )
+    payload = await coordinator.async_preview_payload()
     return {"sharing_enabled": coordinator.sharing_enabled, "payload": payload}
 
 
@@ -46,14 +44,17 @@ async def _submit_now(call: ServiceCall) -> ServiceResponse:
     if report.auth_failed_status is not None:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key="delivery_failed",
+            translation_key="credentials_rejected",
             translation_placeholders={"status": str(report.auth_failed_status)},
         )
     if report.reachable is False:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="receiver_unreachable",
-            translation_placeholders={"error": "no answer"},
+            translation_placeholders={
+                "error": report.error or "",
+                "pending": str(report.pending),
+            },
         )
     return {
         "sent": report.sent,

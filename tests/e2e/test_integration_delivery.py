@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -22,8 +23,9 @@ from custom_components.printernizer_usage.const import (
     CONF_SUBMIT_KEY,
     DOMAIN,
     ISSUE_RECEIVER_REJECTED_KEY,
+    SECTION_ADVANCED,
 )
-from custom_components.printernizer_usage.installation import load_pending_deletions
+from custom_components.printernizer_usage.pending_deletions import load_pending_deletions
 from tests.integration.printers import add_bambu_printer, add_prusalink_printer
 from tests.receiver_server import RunningReceiver, run_receiver
 
@@ -43,17 +45,21 @@ def hass_config_dir(hass_tmp_config_dir: str) -> str:
     return hass_tmp_config_dir
 
 
+def _receiver_env() -> dict[str, str]:
+    return {
+        "RECEIVER_ENVIRONMENT": "development",
+        "RECEIVER_SUBMIT_KEYS": SUBMIT_KEY,
+        "RECEIVER_ADMIN_KEYS": ADMIN_KEY,
+        "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
+    }
+
+
 @pytest.fixture
 def receiver(database_url: str, tmp_path: Path) -> Iterator[RunningReceiver]:
     with run_receiver(
         database_url,
         tmp_path,
-        env={
-            "RECEIVER_ENVIRONMENT": "development",
-            "RECEIVER_SUBMIT_KEYS": SUBMIT_KEY,
-            "RECEIVER_ADMIN_KEYS": ADMIN_KEY,
-            "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
-        },
+        env=_receiver_env(),
     ) as running:
         yield running
 
@@ -139,9 +145,10 @@ async def test_missed_weeks_are_delivered_once_and_deleted_on_opt_out(
     assert await _stored_periods(database_url, installation.installation_id) == []
 
 
-async def test_rejected_submit_key_raises_a_repair_issue(
+async def test_rejected_submit_key_pauses_until_the_user_enters_the_right_one(
     hass: HomeAssistant,
     receiver: RunningReceiver,
+    database_url: str,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     real_now = dt_util.utcnow()
@@ -150,11 +157,74 @@ async def test_rejected_submit_key_raises_a_repair_issue(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    installation = entry.runtime_data.coordinator.installation
+    assert installation is not None
 
     freezer.move_to(real_now)
-    with pytest.raises(Exception, match="401"):
+    with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(DOMAIN, "submit_now", blocking=True)
+    assert raised.value.translation_placeholders == {"status": "401"}
     issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_RECEIVER_REJECTED_KEY)
     assert issue is not None
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["status"] == "401"
+    waiting = [item.status for item in await entry.runtime_data.engine.outbox()]
+    assert waiting
+    assert set(waiting) == {"pending"}
+
+    # The user follows the repair issue: Reconfigure with the receiver's key.
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_RECEIVER_URL: receiver.url, CONF_SUBMIT_KEY: SUBMIT_KEY}
+    )
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_RECEIVER_REJECTED_KEY) is None
+    assert entry.runtime_data.coordinator.installation == installation
+    await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
+    assert len(await _stored_periods(database_url, installation.installation_id)) == len(waiting)
+    assert await entry.runtime_data.engine.outbox() == []
+
+
+async def test_a_new_receiver_deletes_everything_at_the_old_one(
+    hass: HomeAssistant,
+    receiver: RunningReceiver,
+    database_url: str,
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    real_now = dt_util.utcnow()
+    freezer.move_to(real_now - timedelta(days=8))
+    entry = _entry(receiver.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    old = entry.runtime_data.coordinator.installation
+    assert old is not None
+    freezer.move_to(real_now)
+    await hass.services.async_call(DOMAIN, "submit_now", blocking=True)
+    assert await _stored_periods(database_url, old.installation_id) != []
+
+    second_url = f"sqlite+aiosqlite:///{tmp_path / 'second-receiver.db'}"
+    second_dir = tmp_path / "second"
+    second_dir.mkdir()
+    with run_receiver(second_url, second_dir, env=_receiver_env()) as second:
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                CONF_SHARING_ENABLED: True,
+                CONF_RAW_RETENTION_DAYS: 90,
+                CONF_ROTATE_YEARLY: False,
+                SECTION_ADVANCED: {CONF_RECEIVER_URL: second.url, CONF_SUBMIT_KEY: SUBMIT_KEY},
+            },
+        )
+        await hass.async_block_till_done()
+        new = entry.runtime_data.coordinator.installation
+        assert new is not None
+        assert new.installation_id != old.installation_id
+        await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
+
+    assert await _stored_periods(database_url, old.installation_id) == []
+    assert await load_pending_deletions(entry.runtime_data.engine) == []
+    deletions = [e for e in await entry.runtime_data.engine.audit_log() if e.action == "delete"]
+    assert [(e.installation_id, e.status_code) for e in deletions] == [(old.installation_id, 200)]

@@ -1,6 +1,6 @@
 """Fixtures for the Home Assistant integration tests (real Home Assistant core via PHCC)."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from custom_components.printernizer_usage.const import (
     ENV_DEFAULT_RECEIVER_URL,
     ENV_DEFAULT_SUBMIT_KEY,
 )
+from tests.integration.scripted_receiver import ScriptedReceiver, scripted_receiver
 
 SUBMIT_KEY = "test-submit-key-0123456789"
 UNREACHABLE_RECEIVER_URL = "http://127.0.0.1:9"
@@ -77,3 +78,10 @@ def set_up_integration(hass: HomeAssistant, unreachable_receiver_url: str) -> Se
         return entry
 
     return set_up
+
+
+@pytest.fixture
+async def scripted(socket_enabled: None) -> AsyncIterator[ScriptedReceiver]:
+    """A scripted HTTP receiver on 127.0.0.1 (outages and answers the real receiver cannot fake)."""
+    async with scripted_receiver() as receiver:
+        yield receiver

@@ -10,6 +10,7 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.printernizer_usage.config_flow import is_valid_receiver_url
 from custom_components.printernizer_usage.const import (
+    CONF_PRINTERNIZER_URL,
     CONF_RAW_RETENTION_DAYS,
     CONF_RECEIVER_URL,
     CONF_ROTATE_YEARLY,
@@ -176,6 +177,7 @@ async def test_options_flow_switches_sharing_on_and_reloads_with_a_new_identity(
         CONF_SHARING_ENABLED: True,
         CONF_RAW_RETENTION_DAYS: 30,
         CONF_ROTATE_YEARLY: True,
+        CONF_PRINTERNIZER_URL: "",
     }
     assert entry.data[CONF_SUBMIT_KEY] == "new-key"
     assert entry.state is ConfigEntryState.LOADED

@@ -18,11 +18,8 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
 )
 from custom_components.printernizer_usage.engine.engine import UsageEngine
-from custom_components.printernizer_usage.installation import (
-    Installation,
-    load_installation,
-    load_pending_deletions,
-)
+from custom_components.printernizer_usage.installation import Installation, load_installation
+from custom_components.printernizer_usage.pending_deletions import load_pending_deletions
 
 from .conftest import SetUpIntegration
 from .helpers import refresh, sensor_state

@@ -8,7 +8,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from custom_components.printernizer_usage.const import DOMAIN, SETTING_INSTALLATION_SECRET
 from custom_components.printernizer_usage.context import PREVIEW_INSTALLATION_ID
-from custom_components.printernizer_usage.installation import load_pending_deletions
+from custom_components.printernizer_usage.pending_deletions import load_pending_deletions
 
 from .conftest import SetUpIntegration
 from .helpers import refresh, sensor_state

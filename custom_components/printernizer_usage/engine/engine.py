@@ -8,6 +8,7 @@ from typing import Any, Self
 from .aggregate import WeekAggregate, WeekSummary, summarize, week_bounds
 from .models import FleetSnapshot, UsageEvent
 from .payload import InstallationContext, build_payload
+from .printernizer_server import PrinternizerServer
 from .recorder import Recorder
 from .store import AuditEntry, OutboxItem, Store
 from .timeutil import WEEK, as_utc, utc_now, week_start
@@ -93,22 +94,36 @@ class UsageEngine:
         return summarize(await self.aggregate(moment, moment))
 
     async def build_payload(
-        self, period_start: datetime, context: InstallationContext
+        self,
+        period_start: datetime,
+        context: InstallationContext,
+        server: PrinternizerServer | None = None,
     ) -> dict[str, Any]:
-        """The schema 1.1 payload of the ISO week starting at (or containing) `period_start`."""
+        """The schema 1.1 payload of the ISO week starting at (or containing) `period_start`; with
+        `server`, including what the Printernizer server reports for that week (if it answers)."""
         aggregate = await self.aggregate(period_start)
-        return build_payload(aggregate, context, submitted_at=as_utc(self._clock()))
+        usage = (
+            await server.week_usage(aggregate.period_start, aggregate.period_end)
+            if server is not None
+            else None
+        )
+        return build_payload(aggregate, context, submitted_at=as_utc(self._clock()), server=usage)
 
-    async def preview_next_payload(self, context: InstallationContext) -> dict[str, Any]:
+    async def preview_next_payload(
+        self, context: InstallationContext, server: PrinternizerServer | None = None
+    ) -> dict[str, Any]:
         """What would be sent next: the oldest pending outbox payload of this installation, else the
         payload of the current week so far (the week that will be enqueued next)."""
         for item in await self._store.outbox_items():
             if item.status == "pending" and item.installation_id == context.installation_id:
                 return item.payload
-        return await self.build_payload(as_utc(self._clock()), context)
+        return await self.build_payload(as_utc(self._clock()), context, server)
 
     async def enqueue_completed_weeks(
-        self, context: InstallationContext, now: datetime | None = None
+        self,
+        context: InstallationContext,
+        now: datetime | None = None,
+        server: PrinternizerServer | None = None,
     ) -> int:
         """Put every completed ISO week since sharing began (`context.first_seen`; without it only the
         last completed week) or since the last enqueued week into the outbox, each exactly once.
@@ -123,7 +138,7 @@ class UsageEngine:
         added = 0
         period = first
         while period + WEEK <= current_week:
-            payload = await self.build_payload(period, context)
+            payload = await self.build_payload(period, context, server)
             if await self._store.enqueue(context.installation_id, period, payload):
                 added += 1
             period += WEEK
@@ -187,6 +202,18 @@ class UsageEngine:
     ) -> None:
         """The receiver refused `item` for good: keep it as `rejected` and audit it."""
         await self._store.finish_item(item, "rejected", status_code, response, now)
+
+    async def hold_for_credentials(
+        self, item: OutboxItem, at: datetime, status_code: int, response: str, now: datetime
+    ) -> None:
+        """The receiver refused the credentials (401/403): keep `item` pending, try again at `at`
+        and audit the refusal."""
+        await self._store.hold_item(item, at, status_code, response, now)
+
+    async def make_pending_due(self, installation_id: str, now: datetime) -> int:
+        """Drop any wait (backoff, credentials pause) of the pending items of `installation_id`:
+        they are due at `now`. Returns how many waited."""
+        return await self._store.make_pending_due(installation_id, as_utc(now))
 
     async def schedule_retry(self, item: OutboxItem, at: datetime, error: str) -> None:
         """Delivery of `item` failed transiently: try again at `at`."""

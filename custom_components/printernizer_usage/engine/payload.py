@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from .aggregate import WeekAggregate
+from .printernizer_server import ServerUsage
 from .timeutil import iso_z
 
 SCHEMA_VERSION = "1.1"
@@ -59,9 +60,14 @@ def _merge(pairs: list[tuple[str, int]]) -> dict[str, int]:
 
 
 def build_payload(
-    aggregate: WeekAggregate, context: InstallationContext, *, submitted_at: datetime
+    aggregate: WeekAggregate,
+    context: InstallationContext,
+    *,
+    submitted_at: datetime,
+    server: ServerUsage | None = None,
 ) -> dict[str, Any]:
-    """The schema 1.1 payload for `aggregate` (a dict ready for `json.dumps`)."""
+    """The schema 1.1 payload for `aggregate` (a dict ready for `json.dumps`); with `server`, what the
+    Printernizer server added for the same week."""
     installation: dict[str, Any] = {"installation_id": context.installation_id}
     if context.first_seen is not None:
         installation["first_seen"] = iso_z(context.first_seen)
@@ -78,8 +84,9 @@ def build_payload(
         "country_code": context.country_code
         if re.fullmatch(r"[A-Z]{2}", context.country_code)
         else "XX",
-        "data_source": context.data_source,
+        "data_source": "home_assistant+printernizer" if server else context.data_source,
     }
+    feature_usage = dict(context.feature_usage) | (server.feature_usage if server else {})
 
     model_counts = {
         clean(family): _top(_merge([(clean(model), n) for model, n in models.items()]))
@@ -123,11 +130,11 @@ def build_payload(
             "jobs_failed": aggregate.jobs_failed,
             "jobs_cancelled": aggregate.jobs_cancelled,
             "print_hours": round(aggregate.print_seconds / 3600, 2),
-            "file_count": None,
-            "upload_count": None,
+            "file_count": server.file_count if server else None,
+            "upload_count": server.upload_count if server else None,
             "uptime_hours": round(aggregate.uptime_seconds / 3600),
             "printer_online_hours": round(aggregate.online_seconds / 3600, 2),
-            "feature_usage": {clean(k): bool(v) for k, v in sorted(context.feature_usage.items())},
+            "feature_usage": {clean(k): bool(v) for k, v in sorted(feature_usage.items())},
         },
         "error_summary": error_summary,
         "errors_by_code": errors_by_code,

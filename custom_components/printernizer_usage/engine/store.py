@@ -521,6 +521,35 @@ class Store:
             (at.timestamp(), error[:RESPONSE_MAX_CHARS], item.id),
         )
 
+    async def hold_item(
+        self, item: OutboxItem, at: datetime, status_code: int, response: str, now: datetime
+    ) -> None:
+        """Keep `item` pending until `at` (credentials refused) and audit the refusal."""
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+                "WHERE id = ?",
+                (at.timestamp(), f"{status_code}: {response}"[:RESPONSE_MAX_CHARS], item.id),
+            )
+            await self.add_audit(
+                action="submit",
+                installation_id=item.installation_id,
+                period_start=item.period_start,
+                payload=item.payload,
+                status_code=status_code,
+                response=response,
+                now=now,
+            )
+
+    async def make_pending_due(self, installation_id: str, at: datetime) -> int:
+        """Let every pending item of `installation_id` that waits beyond `at` be due at `at`."""
+        cursor = await self._db.execute(
+            "UPDATE outbox SET next_attempt_at = ? "
+            "WHERE installation_id = ? AND status = 'pending' AND next_attempt_at > ?",
+            (at.timestamp(), installation_id, at.timestamp()),
+        )
+        return cursor.rowcount
+
     async def finish_item(
         self, item: OutboxItem, outcome: str, status_code: int, response: str, now: datetime
     ) -> None:

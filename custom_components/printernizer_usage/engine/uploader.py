@@ -18,6 +18,9 @@ _LOGGER = logging.getLogger(__name__)
 BASE_DELAY_SECONDS = 60.0
 MAX_DELAY_SECONDS = 86_400.0
 REQUEST_TIMEOUT_SECONDS = 30.0
+# After a 401/403 delivery pauses: the same payload is tried again only after this long (or at once
+# when the user changes the credentials), never with the fast backoff of transient failures.
+CREDENTIALS_RECHECK_SECONDS = 86_400.0
 RESPONSE_MAX_CHARS = 2000
 RETRY_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
@@ -35,6 +38,7 @@ class DeliveryReport:
     reachable: bool | None = None  # None: nothing was attempted
     auth_failed_status: int | None = None  # 401 or 403: the HA layer raises a repair issue
     pending: int = 0
+    error: str | None = None  # the last failure ("503: ...", "ClientConnectorError: ...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class Uploader:
         base_delay: float = BASE_DELAY_SECONDS,
         max_delay: float = MAX_DELAY_SECONDS,
         timeout: float = REQUEST_TIMEOUT_SECONDS,
+        credentials_recheck: float = CREDENTIALS_RECHECK_SECONDS,
     ) -> None:
         self._session = session
         self._engine = engine
@@ -73,14 +78,17 @@ class Uploader:
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._credentials_recheck = timedelta(seconds=credentials_recheck)
         self.reachable: bool | None = None  # None: not tried yet
 
     async def deliver_due(self, now: datetime) -> DeliveryReport:
         """Send the due payloads oldest first until one fails transiently (it waits with backoff;
-        later ones wait behind it) or the receiver refuses the credentials."""
+        later ones wait behind it) or the receiver refuses the credentials (it stays pending and
+        delivery pauses for `credentials_recheck`)."""
         sent = rejected = 0
         auth_failed: int | None = None
         reachable: bool | None = None
+        error: str | None = None
         while (item := await self._engine.due_outbox_item(self._installation_id, now)) is not None:
             body = gzip.compress(json.dumps(item.payload, separators=(",", ":")).encode())
             headers = self._headers | {
@@ -92,15 +100,20 @@ class Uploader:
             if answer.status is not None and 200 <= answer.status < 300:
                 await self._engine.mark_sent(item, answer.status, answer.text, now)
                 sent += 1
+            elif answer.status in AUTH_STATUSES:
+                await self._engine.hold_for_credentials(
+                    item, now + self._credentials_recheck, answer.status, answer.text, now
+                )
+                auth_failed = answer.status
+                error = answer.error
+                break
             elif answer.status is not None and _is_final_refusal(answer.status):
                 await self._engine.mark_rejected(item, answer.status, answer.text, now)
-                if answer.status in AUTH_STATUSES:
-                    auth_failed = answer.status
-                    break
                 rejected += 1
+                error = answer.error
             else:
                 delay = self._backoff(item.attempts, answer.retry_after)
-                error = answer.text if answer.status is None else f"{answer.status}: {answer.text}"
+                error = answer.error
                 await self._engine.schedule_retry(item, now + timedelta(seconds=delay), error)
                 break
         if reachable is not None:
@@ -111,6 +124,7 @@ class Uploader:
             retry_at=await self._engine.next_attempt_at(self._installation_id),
             reachable=reachable,
             auth_failed_status=auth_failed,
+            error=error,
             pending=sum(
                 1
                 for item in await self._engine.outbox()
@@ -178,6 +192,11 @@ class _Answer:
     status: int | None  # None: no answer (network error, timeout)
     text: str
     retry_after: float | None = None
+
+    @property
+    def error(self) -> str:
+        """The failure as one line: the status and the answer, or the network error."""
+        return self.text if self.status is None else f"{self.status}: {self.text}"
 
     @property
     def reached(self) -> bool:

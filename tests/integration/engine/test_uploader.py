@@ -5,17 +5,15 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from custom_components.printernizer_usage.engine.engine import UsageEngine
 from custom_components.printernizer_usage.engine.uploader import Uploader
+from tests.integration.scripted_receiver import ScriptedReceiver, scripted_receiver
 from tests.receiver_server import run_receiver
 
 from .conftest import INSTALLATION_ID, WEEK_46, Clock, context
@@ -25,36 +23,10 @@ SUBMIT_KEY = "submit-key-for-engine-tests"
 ADMIN_KEY = "admin-key-for-engine-tests-0000"
 
 
-@dataclass
-class ScriptedReceiver:
-    """A real HTTP server on 127.0.0.1 answering with scripted statuses."""
-
-    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
-    url: str = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        # aiohttp has already gunzipped the body (it fails the request if it is not valid gzip).
-        raw = await request.read()
-        body = json.loads(raw) if raw else None
-        self.requests.append((request.method, request.path, dict(request.headers), body))
-        status, headers = self.answers.pop(0) if self.answers else (200, {})
-        return web.json_response({"status": status}, status=status, headers=headers)
-
-
 @pytest.fixture
 async def scripted(socket_enabled: None) -> AsyncIterator[ScriptedReceiver]:
-    receiver = ScriptedReceiver()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", receiver.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    receiver.url = f"http://127.0.0.1:{port}"
-    yield receiver
-    await runner.cleanup()
+    async with scripted_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture
@@ -146,7 +118,7 @@ async def test_server_errors_back_off_with_jitter_honour_retry_after_and_log_onc
     assert "unreachable" in messages[0][1]
 
 
-async def test_refused_payloads_are_given_up_and_credentials_errors_stop_delivery(
+async def test_refused_payloads_are_given_up_but_refused_credentials_pause_delivery(
     engine: UsageEngine, clock: Clock, scripted: ScriptedReceiver, session: aiohttp.ClientSession
 ) -> None:
     await three_weeks_enqueued(engine, clock)
@@ -157,17 +129,46 @@ async def test_refused_payloads_are_given_up_and_credentials_errors_stop_deliver
         0,
         1,
         403,
-        1,
+        2,
     )
+    assert report.error is not None
+    assert report.error.startswith("403")
     statuses = [(item.status, item.last_error is not None) for item in await engine.outbox()]
-    assert statuses == [("rejected", True), ("rejected", True), ("pending", False)]
+    assert statuses == [("rejected", True), ("pending", True), ("pending", False)]
     assert [entry.status_code for entry in await engine.audit_log()] == [403, 400]
+    # Paused for a day: no request before the slow re-check, whatever the backoff would say.
+    assert report.retry_at == clock.now + timedelta(days=1)
+    quiet = await uploader.deliver_due(clock.now + timedelta(hours=23))
+    assert (quiet.sent, quiet.reachable, len(scripted.requests)) == (0, None, 2)
 
+    # The re-check a day later: the receiver accepts again, everything waiting goes out.
+    recheck = await uploader.deliver_due(clock.now + timedelta(days=1))
+    assert (recheck.sent, recheck.pending, recheck.auth_failed_status) == (2, 0, None)
+
+
+async def test_rate_limits_are_retried_after_retry_after(
+    engine: UsageEngine, clock: Clock, scripted: ScriptedReceiver, session: aiohttp.ClientSession
+) -> None:
+    await three_weeks_enqueued(engine, clock)
+    uploader = uploader_for(session, engine, scripted.url)
     scripted.answers = [(429, {"Retry-After": "60"})]
     limited = await uploader.deliver_due(clock.now)
     assert limited.reachable is True  # rate limited is reachable, but retried later
     assert limited.retry_at is not None
     assert limited.retry_at >= clock.now + timedelta(seconds=60)
+
+
+async def test_a_wait_can_be_dropped_when_the_user_asks(
+    engine: UsageEngine, clock: Clock, scripted: ScriptedReceiver, session: aiohttp.ClientSession
+) -> None:
+    await three_weeks_enqueued(engine, clock)
+    uploader = uploader_for(session, engine, scripted.url)
+    scripted.answers = [(503, {"Retry-After": "7200"})]
+    assert (await uploader.deliver_due(clock.now)).sent == 0
+    assert (await uploader.deliver_due(clock.now)).reachable is None  # waiting
+
+    assert await engine.make_pending_due(INSTALLATION_ID, clock.now) == 1  # the oldest waited
+    assert (await uploader.deliver_due(clock.now)).sent == 3
 
 
 async def test_network_errors_are_retried(
