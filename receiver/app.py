@@ -1,14 +1,105 @@
-"""Application factory."""
+"""Application factory: `create_app()` builds the Litestar app from the environment's settings."""
 
-from litestar import Litestar, get
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi.config import OpenAPIConfig
 
 from receiver import __version__
+from receiver.analytics.controller import stats_summary
+from receiver.analytics.repository import AnalyticsRepository
+from receiver.config import Settings, check_production_keys, load_settings
+from receiver.db.engine import create_engine
+from receiver.db.schema_version import ensure_schema
+from receiver.db.transactions import Database
+from receiver.errors import EXCEPTION_HANDLERS
+from receiver.health.controller import health, ready
+from receiver.ingest.controller import submit
+from receiver.ingest.postgres_writer import PostgresIngestWriter
+from receiver.ingest.service import IngestService
+from receiver.installations.controller import erase_installation
+from receiver.installations.service import DeletionService
+from receiver.logs import configure_logging
+from receiver.security.client_limit import ClientRateLimiter
+from receiver.security.keys import KeyRing, generate_key
+from receiver.services import Services
+
+log = structlog.get_logger("receiver")
 
 
-@get("/health", sync_to_thread=False)
-def health() -> dict[str, str]:
-    return {"status": "ok", "version": __version__}
+def with_development_keys(settings: Settings) -> Settings:
+    """Development mode without keys: make random ones and print them once (to stderr)."""
+    if not settings.is_development or (settings.submit_keys and settings.admin_keys):
+        return settings
+    submit_keys = settings.submit_keys or (generate_key(),)
+    admin_keys = settings.admin_keys or (generate_key(),)
+    print(
+        "Development keys (shown once; set RECEIVER_SUBMIT_KEYS / RECEIVER_ADMIN_KEYS to keep them):\n"
+        f"  RECEIVER_SUBMIT_KEYS={','.join(submit_keys)}\n"
+        f"  RECEIVER_ADMIN_KEYS={','.join(admin_keys)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return settings.with_keys(submit_keys, admin_keys)
 
 
-def create_app() -> Litestar:
-    return Litestar(route_handlers=[health])
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = with_development_keys(settings or load_settings())
+    check_production_keys(settings)
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, settings.database_pool_size)
+        writer: PostgresIngestWriter | None = None
+        try:
+            await ensure_schema(engine, may_upgrade=settings.is_development)
+            database = Database(engine)
+            if database.dialect_name == "postgresql":
+                writer = PostgresIngestWriter(settings.database_url, settings.database_pool_size)
+                await writer.open()
+            app.state.services = Services(
+                settings=settings,
+                database=database,
+                keys=KeyRing(settings.submit_keys, settings.admin_keys),
+                client_limiter=ClientRateLimiter(settings.client_rate_limit_per_minute),
+                ingest=IngestService(database, settings.rate_limit_per_hour, writer),
+                deletion=DeletionService(database),
+                analytics=AnalyticsRepository(database),
+            )
+            log.info("receiver_started", environment=settings.environment, version=__version__)
+            yield
+        finally:
+            if writer is not None:
+                await writer.close()
+            await engine.dispose()
+
+    cors = (
+        CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=[
+                "content-type",
+                "content-encoding",
+                "x-api-key",
+                "x-installation-secret",
+            ],
+        )
+        if settings.cors_origins
+        else None
+    )
+    return Litestar(
+        route_handlers=[health, ready, submit, erase_installation, stats_summary],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        cors_config=cors,
+        logging_config=None,
+        openapi_config=OpenAPIConfig(
+            title="Printernizer Usage receiver", version=__version__, path="/schema"
+        ),
+        debug=False,
+    )

@@ -1,23 +1,119 @@
-"""Command line: `printernizer-receiver serve`."""
+"""Command line: `printernizer-receiver` (= `python -m receiver`): serve, db upgrade, keys, purge."""
 
 import argparse
+import asyncio
 import os
+import signal
+import sys
 
 import uvicorn
 
+from receiver.config import Settings, SettingsError, check_production_keys, load_settings
+from receiver.db.engine import create_engine
+from receiver.db.schema_version import SchemaOutOfDate, ensure_schema, upgrade_to_head
+from receiver.db.transactions import Database
+from receiver.logs import configure_logging
+from receiver.retention import purge
+from receiver.security.keys import generate_key
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="printernizer-receiver", description="Printernizer Usage receiver"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server (settings from RECEIVER_*)")
+    serve.add_argument("--host", help="overrides RECEIVER_HOST")
+    serve.add_argument("--port", type=int, help="overrides RECEIVER_PORT")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="upgrade the schema to the newest migration")
+    keys = commands.add_parser("keys", help="generate a random submit key and admin key")
+    keys.add_argument("--format", choices=["text", "env"], default="text")
+    purge_parser = commands.add_parser("purge", help="delete data older than the retention")
+    purge_parser.add_argument("--days", type=int, help="overrides RECEIVER_RETENTION_DAYS")
+    return parser
+
+
+async def _prepare_database(settings: Settings) -> None:
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        await ensure_schema(engine, may_upgrade=settings.is_development)
+    finally:
+        await engine.dispose()
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    from receiver.app import with_development_keys  # noqa: PLC0415
+
+    settings = with_development_keys(settings)
+    check_production_keys(settings)
+    # Workers are separate processes: hand them the (possibly generated) keys via the environment,
+    # and migrate once here so workers never race each other.
+    os.environ["RECEIVER_SUBMIT_KEYS"] = ",".join(settings.submit_keys)
+    os.environ["RECEIVER_ADMIN_KEYS"] = ",".join(settings.admin_keys)
+    asyncio.run(_prepare_database(settings))
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal; exit normally
+    # instead (exit code 0, atexit hooks run — e.g. coverage saves its data).
+    signal.signal(signal.SIGTERM, _exit_normally)
+    uvicorn.run(
+        "receiver.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+def _exit_normally(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
+async def _upgrade(settings: Settings) -> None:
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _purge(settings: Settings, days: int) -> None:
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        await ensure_schema(engine, may_upgrade=False)
+        result = await purge(Database(engine), days)
+    finally:
+        await engine.dispose()
+    print(
+        f"purged submissions={result.submissions} installations={result.installations} "
+        f"rate_limits={result.rate_limits} (older than {days} days)"
+    )
+
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="printernizer-receiver")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default=os.environ.get("RECEIVER_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("RECEIVER_PORT", "8080")))
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        uvicorn.run(
-            "receiver.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            access_log=False,
-        )
+    args = _parser().parse_args(argv)
+    if args.command == "keys":
+        submit_key, admin_key = generate_key(), generate_key()
+        if args.format == "env":
+            print(f"RECEIVER_SUBMIT_KEYS={submit_key}\nRECEIVER_ADMIN_KEYS={admin_key}")
+        else:
+            print(f"submit key: {submit_key}\nadmin key:  {admin_key}")
+        return
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        if args.command == "serve":
+            _serve(settings, args)
+        elif args.command == "db":
+            asyncio.run(_upgrade(settings))
+            print("database schema is up to date")
+        elif args.command == "purge":
+            asyncio.run(_purge(settings, args.days or settings.retention_days))
+    except (SettingsError, SchemaOutOfDate) as error:
+        print(f"printernizer-receiver: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -37,9 +37,14 @@ def run_receiver(
     database_url: str,
     workdir: Path,
     env: Mapping[str, str] | None = None,
-    startup_timeout: float = 30.0,
+    startup_timeout: float = 60.0,
+    *,
+    workers: int = 1,
 ) -> Iterator[RunningReceiver]:
-    """Start `python -m receiver serve` (the production entry point) and wait until it is healthy."""
+    """Start `python -m receiver serve` (the production entry point) and wait until it is healthy.
+
+    With `workers` > 1 uvicorn runs several worker processes behind one port.
+    """
     port = free_port()
     log_path = workdir / f"receiver-{port}.log"
     full_env = {
@@ -49,9 +54,11 @@ def run_receiver(
         "RECEIVER_PORT": str(port),
         **(env or {}),
     }
+    # The server runs in `workdir`; keep coverage data (coverage's subprocess patch) in the project root.
+    full_env.setdefault("COVERAGE_FILE", str(ROOT / ".coverage"))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "receiver", "serve"],
+            [sys.executable, "-m", "receiver", "serve", "--workers", str(workers)],
             cwd=workdir,
             env=full_env,
             stdout=log,

@@ -1,0 +1,1 @@
+"""Maintainer analytics (admin keys only), read from the latest-state table."""

@@ -1,0 +1,1 @@
+"""Database: tables, engine, schema version checks and Alembic migrations."""

@@ -1,0 +1,74 @@
+"""Run one short transaction; retry once when the pooled connection turned out to be dead."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from receiver.db.engine import is_sqlite
+from receiver.errors import DatabaseUnavailable
+
+
+class Database:
+    """The engine plus the rules for writing to it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect_name = engine.dialect.name
+        # No BEGIN/COMMIT round trips for reads and single-statement writes; also rules out
+        # "idle in transaction" between statements.
+        self._autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # SQLite has one writer at a time; queueing here is cheaper than its busy-wait sleeps.
+        self._write_lock: asyncio.Lock | None = (
+            asyncio.Lock() if is_sqlite(str(engine.url)) else None
+        )
+
+    def _writer(self) -> AbstractAsyncContextManager[object]:
+        return self._write_lock if self._write_lock is not None else nullcontext()
+
+    async def _connect(self, *, autocommit: bool = False) -> AsyncConnection:
+        """A pooled connection; any failure to get one means the database is unavailable."""
+        connection = (self._autocommit_engine if autocommit else self.engine).connect()
+        try:
+            await connection.start()
+        except Exception as error:
+            raise DatabaseUnavailable() from error
+        return connection
+
+    async def _run[T](
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, transaction: bool
+    ) -> T:
+        connection = await self._connect(autocommit=not transaction)
+        try:
+            if not transaction:
+                return await work(connection)
+            async with connection.begin():
+                return await work(connection)
+        finally:
+            await connection.close()
+
+    async def _with_retry[T](
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, transaction: bool
+    ) -> T:
+        for attempt in (1, 2):
+            try:
+                return await self._run(work, transaction=transaction)
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def write[T](self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work` in one transaction (committed on success, rolled back on any error)."""
+        async with self._writer():
+            return await self._with_retry(work, transaction=True)
+
+    async def read[T](self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work` without an explicit transaction (each statement commits by itself)."""
+        return await self._with_retry(work, transaction=False)
+
+    async def autocommit[T](self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run one self-contained statement (atomic on its own) in a single round trip."""
+        return await self._with_retry(work, transaction=False)

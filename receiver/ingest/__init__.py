@@ -1,0 +1,1 @@
+"""Ingest: POST /submit — decode, validate, authorise and store weekly aggregates."""

@@ -1,0 +1,124 @@
+"""PostgreSQL: the whole ingest (ownership, rate limit, latest state, submission) in ONE statement.
+
+Data-modifying CTEs chain the steps: each INSERT selects from the previous step's RETURNING, so a step that
+refuses (wrong secret, full rate-limit window) stops the ones after it. Executed in autocommit mode this is
+one round trip and one implicit transaction per submission. SQLite cannot modify data in CTEs and uses the
+three-statement transaction in repository.py; both give the same answers (the tests run on both).
+"""
+
+from sqlalchemy import TextClause, text
+
+from receiver.ingest.repository import LATEST_STATE_COLUMNS
+
+_TYPES = {
+    "installation_id": "varchar",
+    "secret_hash": "varchar",
+    "now": "timestamptz",
+    "period_start": "timestamptz",
+    "period_end": "timestamptz",
+    "schema_version": "varchar",
+    "app_version": "varchar",
+    "integration_version": "varchar",
+    "ha_version": "varchar",
+    "platform": "varchar",
+    "deployment_mode": "varchar",
+    "country_code": "varchar",
+    "data_source": "varchar",
+    "printer_count": "integer",
+    "job_count": "integer",
+    "printer_type_counts": "json",
+    "aggregate": "json",
+    "window_start": "bigint",
+    "limit": "integer",
+}
+
+
+def _param(name: str) -> str:
+    return f"CAST(:{name} AS {_TYPES[name]})"
+
+
+def _installation_values() -> tuple[str, str]:
+    columns = {
+        "installation_id": "installation_id",
+        "secret_hash": "secret_hash",
+        "first_received_at": "now",
+        "last_received_at": "now",
+        "last_period_end": "period_end",
+        **{name: name for name in LATEST_STATE_COLUMNS},
+    }
+    return ", ".join(columns), ", ".join(_param(param) for param in columns.values())
+
+
+def _submission_values() -> tuple[str, str]:
+    columns = {
+        "installation_id": "installation_id",
+        "period_start": "period_start",
+        "period_end": "period_end",
+        "received_at": "now",
+        "schema_version": "schema_version",
+        "country_code": "country_code",
+        "deployment_mode": "deployment_mode",
+        "data_source": "data_source",
+        "printer_count": "printer_count",
+        "job_count": "job_count",
+        "aggregate": "aggregate",
+    }
+    return ", ".join(columns), ", ".join(_param(param) for param in columns.values())
+
+
+def build_ingest_statement() -> TextClause:
+    installation_columns, installation_values = _installation_values()
+    latest = ",\n        ".join(
+        f"{name} = CASE WHEN excluded.last_period_end >= i.last_period_end "
+        f"THEN excluded.{name} ELSE i.{name} END"
+        for name in (*LATEST_STATE_COLUMNS, "last_period_end")
+    )
+    submission_columns, submission_values = _submission_values()
+    replaced = ", ".join(
+        f"{name} = excluded.{name}"
+        for name in submission_columns.split(", ")
+        if name not in ("installation_id", "period_start", "period_end")
+    )
+    return text(
+        f"""
+WITH owner AS (
+    SELECT NOT EXISTS (
+        SELECT 1 FROM installations
+        WHERE installation_id = {_param("installation_id")}
+          AND secret_hash IS NOT NULL
+          AND secret_hash IS DISTINCT FROM {_param("secret_hash")}
+    ) AS ok
+),
+counted AS (
+    INSERT INTO rate_limits AS r (installation_id, window_start, count)
+    SELECT {_param("installation_id")}, {_param("window_start")}, 1 FROM owner WHERE owner.ok
+    ON CONFLICT (installation_id) DO UPDATE
+    SET count = CASE WHEN r.window_start = excluded.window_start THEN r.count + 1 ELSE 1 END,
+        window_start = excluded.window_start
+    WHERE r.window_start <> excluded.window_start OR r.count < {_param("limit")}
+    RETURNING 1
+),
+claimed AS (
+    INSERT INTO installations AS i ({installation_columns})
+    SELECT {installation_values} FROM counted
+    ON CONFLICT (installation_id) DO UPDATE
+    SET secret_hash = COALESCE(i.secret_hash, excluded.secret_hash),
+        last_received_at = excluded.last_received_at,
+        {latest}
+    WHERE i.secret_hash IS NULL OR i.secret_hash = excluded.secret_hash
+    RETURNING 1
+),
+stored AS (
+    INSERT INTO submissions ({submission_columns})
+    SELECT {submission_values} FROM claimed
+    ON CONFLICT (installation_id, period_start, period_end) DO UPDATE SET {replaced}
+    RETURNING 1
+)
+SELECT (SELECT ok FROM owner) AS owner_ok,
+       EXISTS (SELECT 1 FROM counted) AS counted,
+       EXISTS (SELECT 1 FROM stored) AS stored
+"""  # noqa: S608 (only column names are interpolated; values are bound parameters)
+    )
+
+
+INGEST_STATEMENT = build_ingest_statement()

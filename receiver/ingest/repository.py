@@ -1,0 +1,130 @@
+"""SQL for storing a submission: ownership + latest state, rate limit, idempotent upsert.
+
+All three statements run in one short transaction (see service.py), in the same table order for every
+request so concurrent transactions cannot deadlock.
+"""
+
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, or_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from receiver.db.dialect import upsert
+from receiver.db.tables import installations, rate_limits, submissions
+
+LATEST_STATE_COLUMNS = (
+    "schema_version",
+    "app_version",
+    "integration_version",
+    "ha_version",
+    "platform",
+    "deployment_mode",
+    "country_code",
+    "data_source",
+    "printer_count",
+    "printer_type_counts",
+)
+
+
+class IngestStatements:
+    """Statements built once per dialect and executed with parameters only."""
+
+    def __init__(self, dialect_name: str) -> None:
+        self.claim_installation = self._claim_installation(dialect_name)
+        self.count_request = self._count_request(dialect_name)
+        self.store_submission = self._store_submission(dialect_name)
+
+    @staticmethod
+    def _claim_installation(dialect_name: str) -> Any:
+        statement = upsert(installations, dialect_name)
+        excluded = statement.excluded
+        current = installations.c
+        newer = excluded.last_period_end >= current.last_period_end
+        latest = {
+            name: case((newer, excluded[name]), else_=current[name])
+            for name in (*LATEST_STATE_COLUMNS, "last_period_end")
+        }
+        return statement.on_conflict_do_update(
+            index_elements=[current.installation_id],
+            set_={
+                **latest,
+                "secret_hash": case(
+                    (current.secret_hash.is_(None), excluded.secret_hash),
+                    else_=current.secret_hash,
+                ),
+                "last_received_at": excluded.last_received_at,
+            },
+            where=or_(current.secret_hash.is_(None), current.secret_hash == excluded.secret_hash),
+        ).returning(current.installation_id)
+
+    @staticmethod
+    def _count_request(dialect_name: str) -> Any:
+        statement = upsert(rate_limits, dialect_name)
+        excluded = statement.excluded
+        current = rate_limits.c
+        same_window = current.window_start == excluded.window_start
+        return statement.on_conflict_do_update(
+            index_elements=[current.installation_id],
+            set_={
+                "count": case((same_window, current.count + 1), else_=1),
+                "window_start": excluded.window_start,
+            },
+            where=or_(
+                ~same_window,
+                and_(
+                    same_window, current.count < bindparam("limit", type_=rate_limits.c.count.type)
+                ),
+            ),
+        ).returning(current.count)
+
+    @staticmethod
+    def _store_submission(dialect_name: str) -> Any:
+        statement = upsert(submissions, dialect_name)
+        excluded = statement.excluded
+        replaced = [
+            name
+            for name in submissions.c.keys()  # noqa: SIM118
+            if name not in ("id", "installation_id", "period_start", "period_end")
+        ]
+        return statement.on_conflict_do_update(
+            index_elements=[
+                submissions.c.installation_id,
+                submissions.c.period_start,
+                submissions.c.period_end,
+            ],
+            set_={name: excluded[name] for name in replaced},
+        )
+
+
+async def claim_installation(
+    connection: AsyncConnection, statements: IngestStatements, row: dict[str, Any]
+) -> bool:
+    """Insert/update the latest state; False when the installation's secret does not match."""
+    result = await connection.execute(statements.claim_installation, row)
+    return result.first() is not None
+
+
+async def count_request(
+    connection: AsyncConnection,
+    statements: IngestStatements,
+    installation_id: str,
+    window_start: int,
+    limit: int,
+) -> bool:
+    """Count one submission in the current window; False when the window is already full."""
+    result = await connection.execute(
+        statements.count_request,
+        {
+            "installation_id": installation_id,
+            "window_start": window_start,
+            "count": 1,
+            "limit": limit,
+        },
+    )
+    return result.first() is not None
+
+
+async def store_submission(
+    connection: AsyncConnection, statements: IngestStatements, row: dict[str, Any]
+) -> None:
+    await connection.execute(statements.store_submission, row)

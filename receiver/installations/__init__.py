@@ -1,0 +1,1 @@
+"""GDPR deletion of everything about one installation."""

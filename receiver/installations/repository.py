@@ -1,0 +1,29 @@
+"""SQL for erasing one installation."""
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from receiver.db.tables import installations, rate_limits, submissions
+
+
+async def secret_hash_of(connection: AsyncConnection, installation_id: str) -> str | None:
+    statement = select(installations.c.secret_hash).where(
+        installations.c.installation_id == installation_id
+    )
+    if connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return (await connection.execute(statement)).scalar_one_or_none()
+
+
+async def erase(connection: AsyncConnection, installation_id: str) -> int:
+    """Delete submissions, latest state and rate-limit record; returns the submissions deleted."""
+    result = await connection.execute(
+        delete(submissions).where(submissions.c.installation_id == installation_id)
+    )
+    await connection.execute(
+        delete(installations).where(installations.c.installation_id == installation_id)
+    )
+    await connection.execute(
+        delete(rate_limits).where(rate_limits.c.installation_id == installation_id)
+    )
+    return int(result.rowcount)

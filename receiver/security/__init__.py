@@ -1,0 +1,1 @@
+"""Keys, installation ownership secrets and per-client limits."""

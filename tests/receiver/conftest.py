@@ -1,0 +1,123 @@
+"""Receiver test helpers: a real server process per test, keys, and direct database reads."""
+
+import gzip
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.receiver_server import RunningReceiver, run_receiver
+
+SUBMIT_KEY = "test-submit-key-0123456789abcdef"
+ADMIN_KEY = "test-admin-key-0123456789abcdefgh"
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    return {
+        "RECEIVER_ENVIRONMENT": "development",
+        "RECEIVER_SUBMIT_KEYS": SUBMIT_KEY,
+        "RECEIVER_ADMIN_KEYS": ADMIN_KEY,
+        "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
+        **overrides,
+    }
+
+
+@dataclass
+class Api:
+    """A thin client for the receiver under test."""
+
+    receiver: RunningReceiver
+    http: httpx.Client
+
+    @property
+    def url(self) -> str:
+        return self.receiver.url
+
+    def submit(
+        self,
+        payload: Any,
+        *,
+        key: str | None = SUBMIT_KEY,
+        secret: str | None = None,
+        compress: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        sent = {"Content-Type": "application/json"}
+        if key is not None:
+            sent["X-API-Key"] = key
+        if secret is not None:
+            sent["X-Installation-Secret"] = secret
+        if compress:
+            body = gzip.compress(body)
+            sent["Content-Encoding"] = "gzip"
+        sent.update(headers or {})
+        return self.http.post(f"{self.url}/submit", content=body, headers=sent)
+
+    def delete(
+        self, installation_id: str, *, key: str = SUBMIT_KEY, secret: str | None = None
+    ) -> httpx.Response:
+        headers = {"X-API-Key": key}
+        if secret is not None:
+            headers["X-Installation-Secret"] = secret
+        return self.http.delete(f"{self.url}/installation/{installation_id}", headers=headers)
+
+    def stats(self, key: str | None = ADMIN_KEY) -> httpx.Response:
+        headers = {} if key is None else {"X-API-Key": key}
+        return self.http.get(f"{self.url}/stats/summary", headers=headers)
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    with (
+        run_receiver(database_url, tmp_path, server_env()) as receiver,
+        httpx.Client(timeout=30) as http,
+    ):
+        yield Api(receiver, http)
+
+
+async def query(database_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(sql), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def count(database_url: str, table: str) -> int:
+    rows = await query(database_url, f"SELECT count(*) FROM {table}")
+    return int(rows[0][0])
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["status"] == status
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert "Traceback" not in response.text
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database only (for tests that need PostgreSQL itself)."""
+    from tests.conftest import postgres_base_url  # noqa: PLC0415
+    from tests.postgres import temporary_database  # noqa: PLC0415
+
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip("PostgreSQL not configured: set PRINTERNIZER_TEST_POSTGRES_URL")
+    with temporary_database(base, f"t_{uuid.uuid4().hex[:12]}") as url:
+        yield url

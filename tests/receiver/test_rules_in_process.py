@@ -1,0 +1,134 @@
+"""Rules that need no server: body limits, validation details, keys and the per-address limit."""
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from receiver.config import SettingsError, load_settings
+from receiver.errors import ApiError
+from receiver.ingest.body import check_content_type, decode_content
+from receiver.ingest.validation import decode_payload
+from receiver.security.client_limit import ClientRateLimiter
+from receiver.security.keys import Capability, KeyRing
+from tests.payloads import load_payloads
+from tests.receiver.conftest import SUBMIT_KEY, assert_error, server_env
+from tests.receiver_server import run_receiver
+
+NOW = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
+MINIMAL = load_payloads("valid")["printernizer-1.0-minimal"]
+
+
+def encoded(**period: str) -> bytes:
+    payload = json.loads(json.dumps(MINIMAL))
+    payload["period"].update(period)
+    return json.dumps(payload).encode()
+
+
+def test_gzip_output_is_cut_at_the_cap() -> None:
+    bomb = gzip.compress(b"0" * 20_000_000)
+    with pytest.raises(ApiError) as caught:
+        decode_content(bomb, "gzip", 65536)
+    assert caught.value.status == 413
+
+
+def test_gzip_within_the_cap_is_decoded() -> None:
+    assert decode_content(gzip.compress(b"{}"), "GZIP", 65536) == b"{}"
+    assert decode_content(b"{}", None, 65536) == b"{}"
+
+
+def test_content_type_parameters_are_allowed() -> None:
+    check_content_type("application/json; charset=utf-8")
+    with pytest.raises(ApiError):
+        check_content_type("application/jsonx")
+
+
+def test_naive_datetimes_are_read_as_utc() -> None:
+    valid = decode_payload(encoded(start="2026-11-09T00:00:00", end="2026-11-16T00:00:00"), NOW)
+    assert valid.period_start == datetime(2026, 11, 9, tzinfo=UTC)
+    assert valid.schema_version == "1.0"
+
+
+def test_period_end_may_be_a_little_ahead_of_our_clock() -> None:
+    almost = (NOW + timedelta(minutes=9)).isoformat()
+    assert decode_payload(encoded(start="2026-11-09T06:00:00Z", end=almost), NOW)
+    too_far = (NOW + timedelta(minutes=11)).isoformat()
+    with pytest.raises(ApiError) as caught:
+        decode_payload(encoded(start="2026-11-09T06:00:00Z", end=too_far), NOW)
+    assert caught.value.details == [{"field": "$.period.end", "problem": "in the future"}]
+
+
+def test_keys_have_distinct_capabilities() -> None:
+    ring = KeyRing(("s1" * 10, "s2" * 10), ("a1" * 10,))
+    assert ring.capability("s2" * 10) is Capability.SUBMIT
+    assert ring.capability("a1" * 10) is Capability.ADMIN
+    with pytest.raises(ApiError) as caught:
+        ring.require("s1" * 10, Capability.ADMIN)
+    assert caught.value.status == 403
+    with pytest.raises(ApiError) as caught:
+        ring.capability("a1" * 9)
+    assert caught.value.status == 401
+
+
+def test_client_limiter_counts_per_address_and_minute() -> None:
+    limiter = ClientRateLimiter(2)
+    limiter.hit("a", now=60.0)
+    limiter.hit("a", now=61.0)
+    limiter.hit("b", now=61.0)
+    with pytest.raises(ApiError) as caught:
+        limiter.hit("a", now=62.0)
+    assert caught.value.headers["Retry-After"] == "58"
+    limiter.hit("a", now=120.0)
+
+
+def test_settings_reject_bad_numbers(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="RECEIVER_RATE_LIMIT_PER_HOUR"):
+        load_settings({"RECEIVER_RATE_LIMIT_PER_HOUR": "ten"}, tmp_path / ".env")
+    with pytest.raises(SettingsError, match="RECEIVER_ENVIRONMENT"):
+        load_settings({"RECEIVER_ENVIRONMENT": "staging"}, tmp_path / ".env")
+
+
+def test_settings_come_from_env_file_and_environment(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("RECEIVER_RATE_LIMIT_PER_HOUR=5\nRECEIVER_SUBMIT_KEYS=a, b\n")
+    settings = load_settings({"RECEIVER_RATE_LIMIT_PER_HOUR": "7"}, env_file)
+    assert settings.rate_limit_per_hour == 7
+    assert settings.submit_keys == ("a", "b")
+    assert settings.environment == "production"
+    assert settings.cors_origins == ()
+
+
+def test_per_address_limit_over_http(database_url: str, tmp_path: Path) -> None:
+    env = server_env(RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE="3")
+    with run_receiver(database_url, tmp_path, env) as receiver, httpx.Client() as http:
+        statuses = [
+            http.post(
+                f"{receiver.url}/submit", json=MINIMAL, headers={"X-API-Key": SUBMIT_KEY}
+            ).status_code
+            for _ in range(3)
+        ]
+        limited = http.post(
+            f"{receiver.url}/submit", json=MINIMAL, headers={"X-API-Key": SUBMIT_KEY}
+        )
+    assert statuses == [200, 200, 200]
+    assert_error(limited, 429, "client_rate_limited")
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_cors_is_closed_by_default_and_opens_for_listed_origins(
+    database_url: str, tmp_path: Path
+) -> None:
+    preflight = {
+        "Origin": "https://stats.example.org",
+        "Access-Control-Request-Method": "GET",
+    }
+    with run_receiver(database_url, tmp_path, server_env()) as receiver:
+        closed = httpx.get(f"{receiver.url}/health", headers=preflight)
+    assert "access-control-allow-origin" not in closed.headers
+    env = server_env(RECEIVER_CORS_ORIGINS="https://stats.example.org")
+    with run_receiver(database_url, tmp_path, env) as receiver:
+        opened = httpx.get(f"{receiver.url}/health", headers=preflight)
+    assert opened.headers["access-control-allow-origin"] == "https://stats.example.org"
