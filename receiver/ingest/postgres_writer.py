@@ -35,7 +35,13 @@ SQL, PARAMETER_ORDER = _positional(INGEST_STATEMENT.text)
 
 
 def _is_connection_error(error: BaseException) -> bool:
-    if isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+    if isinstance(
+        error,
+        OSError
+        | asyncpg.InterfaceError
+        | asyncpg.InternalClientError
+        | asyncpg.PostgresConnectionError,
+    ):
         return True
     sqlstate = str(getattr(error, "sqlstate", "") or "")
     return sqlstate.startswith(("08", "53", "57P"))
@@ -79,12 +85,14 @@ class PostgresIngestWriter:
                 row = await connection.fetchrow(SQL, *arguments)
             except Exception as error:
                 if not _is_connection_error(error):
+                    await self._pool.release(connection)
                     raise
+                connection.terminate()  # never hand a broken connection to the next request
+                await self._pool.release(connection)
                 if attempt == 2:
                     raise DatabaseUnavailable() from error
                 continue
-            finally:
-                await self._pool.release(connection)
+            await self._pool.release(connection)
             assert row is not None
             return bool(row["owner_ok"]), bool(row["counted"]), bool(row["stored"])
         raise AssertionError("unreachable")
