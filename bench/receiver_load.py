@@ -345,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print()
     print(format_table(bench.levels))
     ceiling_text = {
-        "health": "GET /health through the same server stack (no dry-run switch in the receiver yet)",
+        "health": "GET /health through the same server stack (no database, no body)",
         "dry-run": f"POST /submit with {DRY_RUN_VARIABLE}=1 (validated, no database write)",
         "none": "not measured",
     }[ceiling]

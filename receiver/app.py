@@ -67,7 +67,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 database=database,
                 keys=KeyRing(settings.submit_keys, settings.admin_keys),
                 client_limiter=ClientRateLimiter(settings.client_rate_limit_per_minute),
-                ingest=IngestService(database, settings.rate_limit_per_hour, writer),
+                ingest=IngestService(
+                    database, settings.rate_limit_per_hour, writer, settings.bench_dry_run
+                ),
                 deletion=DeletionService(database),
                 analytics=AnalyticsRepository(database),
             )

@@ -32,6 +32,7 @@ class Settings:
     port: int = 8080
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     database_pool_size: int = 10
+    bench_dry_run: bool = False
 
     @property
     def is_development(self) -> bool:
@@ -87,7 +88,17 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         port=_integer(source, "RECEIVER_PORT", 8080, 1),
         cors_origins=_split_list(source.get("RECEIVER_CORS_ORIGINS", "")),
         database_pool_size=_integer(source, "RECEIVER_DATABASE_POOL_SIZE", 10, 1),
+        bench_dry_run=_flag(source, "RECEIVER_BENCH_DRY_RUN"),
     )
+
+
+def _flag(source: dict[str, str], name: str) -> bool:
+    raw = source.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
 
 
 def unusable_keys(keys: tuple[str, ...]) -> bool:
@@ -96,9 +107,14 @@ def unusable_keys(keys: tuple[str, ...]) -> bool:
 
 
 def check_production_keys(settings: Settings) -> None:
-    """Outside development mode, refuse empty, default or weak keys."""
+    """Outside development mode, refuse empty, default or weak keys and the benchmark switch."""
     if settings.is_development:
         return
+    if settings.bench_dry_run:
+        raise SettingsError(
+            "RECEIVER_BENCH_DRY_RUN skips storing submissions and is for benchmarks only; "
+            "it needs RECEIVER_ENVIRONMENT=development"
+        )
     for name, keys in (
         ("RECEIVER_SUBMIT_KEYS", settings.submit_keys),
         ("RECEIVER_ADMIN_KEYS", settings.admin_keys),

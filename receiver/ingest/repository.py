@@ -6,7 +6,8 @@ request so concurrent transactions cannot deadlock.
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_
+from sqlalchemy import TextClause, and_, bindparam, case, or_, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.db.dialect import upsert
@@ -26,13 +27,38 @@ LATEST_STATE_COLUMNS = (
 )
 
 
+def compiled_once(statement: Any, dialect_name: str) -> TextClause:
+    """The statement as typed `text()`, compiled now.
+
+    SQLAlchemy cannot cache dialect `INSERT ... ON CONFLICT` constructs (no cache key), so executing
+    them compiles them on every request; the same SQL as `text()` with typed bind parameters is
+    cached. Every row passed later must supply every column (the callers do).
+    """
+    dialect = (postgresql.dialect if dialect_name == "postgresql" else sqlite.dialect)(
+        paramstyle="named"
+    )
+    keys = [
+        column.key
+        for column in statement.table.c
+        if not (column.primary_key and column.autoincrement is True)
+    ]
+    compiled = statement.compile(dialect=dialect, column_keys=keys)
+    binds = [
+        bindparam(name, value=parameter.effective_value, type_=parameter.type)
+        for parameter, name in compiled.bind_names.items()
+    ]
+    return text(compiled.string.replace("::", "\\:\\:")).bindparams(*binds)
+
+
 class IngestStatements:
-    """Statements built once per dialect and executed with parameters only."""
+    """Statements built and compiled once per dialect and executed with parameters only."""
 
     def __init__(self, dialect_name: str) -> None:
-        self.claim_installation = self._claim_installation(dialect_name)
-        self.count_request = self._count_request(dialect_name)
-        self.store_submission = self._store_submission(dialect_name)
+        self.claim_installation = compiled_once(
+            self._claim_installation(dialect_name), dialect_name
+        )
+        self.count_request = compiled_once(self._count_request(dialect_name), dialect_name)
+        self.store_submission = compiled_once(self._store_submission(dialect_name), dialect_name)
 
     @staticmethod
     def _claim_installation(dialect_name: str) -> Any:

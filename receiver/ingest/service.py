@@ -97,12 +97,14 @@ class IngestService:
         database: Database,
         rate_limit_per_hour: int,
         postgres_writer: PostgresIngestWriter | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.database = database
         self.rate_limit_per_hour = rate_limit_per_hour
         self.statements = repository.IngestStatements(database.dialect_name)
         self.single_statement = database.dialect_name == "postgresql"
         self.postgres_writer = postgres_writer
+        self.dry_run = dry_run  # benchmarks only: everything up to the database write
 
     async def store(self, valid: ValidPayload, secret_hash: str | None, now: datetime) -> None:
         """Store (or replace) one period; raises ApiError 403 or 429."""
@@ -111,7 +113,13 @@ class IngestService:
         window_start = epoch - epoch % RATE_WINDOW_SECONDS
         try:
             if self.single_statement:
-                await self._store_in_one_statement(latest, submission, window_start)
+                parameters = _statement_parameters(
+                    latest, submission, window_start, self.rate_limit_per_hour
+                )
+                if not self.dry_run:
+                    await self._store_in_one_statement(parameters)
+            elif self.dry_run:
+                return
             else:
                 await self._store_in_one_transaction(latest, submission, window_start)
         except _NotOwner:
@@ -126,13 +134,7 @@ class IngestService:
                 headers={"Retry-After": str(max(retry_after, 1))},
             ) from None
 
-    async def _store_in_one_statement(
-        self, latest: dict[str, Any], submission: dict[str, Any], window_start: int
-    ) -> None:
-        parameters = _statement_parameters(
-            latest, submission, window_start, self.rate_limit_per_hour
-        )
-
+    async def _store_in_one_statement(self, parameters: dict[str, Any]) -> None:
         async def work(connection: AsyncConnection) -> tuple[bool, bool, bool]:
             row = (await connection.execute(INGEST_STATEMENT, parameters)).one()
             return bool(row.owner_ok), bool(row.counted), bool(row.stored)

@@ -172,3 +172,36 @@ async def test_purge_deletes_submissions_older_than_the_retention(
     assert "submissions=1" in purged.stdout
     assert await count(database_url, "submissions") == 0
     assert await count(database_url, "rate_limits") == 0
+
+
+def test_production_refuses_the_benchmark_dry_run(tmp_path: Path) -> None:
+    result = cli(
+        "serve",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
+        cwd=tmp_path,
+        env={"RECEIVER_BENCH_DRY_RUN": "1", "RECEIVER_PORT": "1"},
+    )
+    assert result.returncode == 2
+    assert "RECEIVER_BENCH_DRY_RUN" in result.stderr
+
+
+def statuses_with_dry_run(database_url: str, tmp_path: Path) -> list[int]:
+    env = server_env(RECEIVER_BENCH_DRY_RUN="1")
+    with run_receiver(database_url, tmp_path, env) as receiver:
+        return [
+            submit(receiver.url, SUBMIT_KEY).status_code,
+            submit(receiver.url, "not-a-key-at-all-0000").status_code,
+            httpx.post(
+                f"{receiver.url}/submit",
+                json={"schema_version": "1.0"},
+                headers={"X-API-Key": SUBMIT_KEY},
+            ).status_code,
+        ]
+
+
+async def test_benchmark_dry_run_checks_everything_but_stores_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    assert statuses_with_dry_run(database_url, tmp_path) == [200, 401, 400]
+    assert await count(database_url, "submissions") == 0
+    assert await count(database_url, "installations") == 0
