@@ -531,15 +531,20 @@ class Store:
                 "WHERE id = ?",
                 (at.timestamp(), f"{status_code}: {response}"[:RESPONSE_MAX_CHARS], item.id),
             )
-            await self.add_audit(
-                action="submit",
-                installation_id=item.installation_id,
-                period_start=item.period_start,
-                payload=item.payload,
-                status_code=status_code,
-                response=response,
-                now=now,
-            )
+            await self._audit_submission(item, status_code, response, now)
+
+    async def _audit_submission(
+        self, item: OutboxItem, status_code: int, response: str, now: datetime
+    ) -> None:
+        await self.add_audit(
+            action="submit",
+            installation_id=item.installation_id,
+            period_start=item.period_start,
+            payload=item.payload,
+            status_code=status_code,
+            response=response,
+            now=now,
+        )
 
     async def make_pending_due(self, installation_id: str, at: datetime) -> int:
         """Let every pending item of `installation_id` that waits beyond `at` be due at `at`."""
@@ -563,15 +568,7 @@ class Store:
                     "last_error = ? WHERE id = ?",
                     (f"{status_code}: {response}"[:RESPONSE_MAX_CHARS], item.id),
                 )
-            await self.add_audit(
-                action="submit",
-                installation_id=item.installation_id,
-                period_start=item.period_start,
-                payload=item.payload,
-                status_code=status_code,
-                response=response,
-                now=now,
-            )
+            await self._audit_submission(item, status_code, response, now)
 
     async def discard_outbox(self, installation_id: str | None) -> int:
         if installation_id is None:
