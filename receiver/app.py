@@ -11,6 +11,7 @@ from litestar.openapi.config import OpenAPIConfig
 
 from receiver import __version__
 from receiver.analytics.controller import stats_summary
+from receiver.analytics.export_controller import stats_export
 from receiver.analytics.repository import AnalyticsRepository
 from receiver.config import Settings, check_production_keys, load_settings
 from receiver.db.engine import create_engine
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[health, ready, submit, erase_installation, stats_summary],
+        route_handlers=[health, ready, submit, erase_installation, stats_summary, stats_export],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=cors,
