@@ -34,3 +34,24 @@ def temporary_database(base_url: str, name: str) -> Iterator[str]:
         )
     finally:
         asyncio.run(_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def set_connections_allowed(database_url: str, allowed: bool) -> None:
+    """Simulate an outage of one database (and its end) without touching the shared server:
+    refuse new connections and terminate the open ones."""
+    url = make_url(database_url)
+    name = url.database or ""
+    dsn = _admin_dsn(url.set(database="postgres").render_as_string(hide_password=False))
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}'
+        )
+        if not allowed:
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+    finally:
+        await connection.close()

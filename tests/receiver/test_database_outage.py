@@ -4,40 +4,15 @@ import asyncio
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.payloads import load_payloads
+from tests.postgres import set_connections_allowed
 from tests.receiver.conftest import Api, assert_error, count, server_env
 from tests.receiver_server import run_receiver
 
 PAYLOAD = load_payloads("valid")["printernizer-1.0-example"]
-
-
-def _admin_dsn(database_url: str) -> tuple[str, str]:
-    url = make_url(database_url)
-    name = url.database or ""
-    admin = url.set(drivername="postgresql", database="postgres")
-    return admin.render_as_string(hide_password=False), name
-
-
-async def _block_connections(database_url: str, allowed: bool) -> None:
-    dsn, name = _admin_dsn(database_url)
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(
-            f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}'
-        )
-        if not allowed:
-            await connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
-    finally:
-        await connection.close()
 
 
 @pytest.mark.postgres
@@ -46,7 +21,7 @@ async def test_outage_answers_503_and_recovers(tmp_path: Path, postgres_url: str
     with run_receiver(database_url, tmp_path, server_env()) as receiver:
         api = Api(receiver, httpx.Client(timeout=30))
         assert api.submit(PAYLOAD).status_code == 200
-        await _block_connections(database_url, allowed=False)
+        await set_connections_allowed(database_url, allowed=False)
         try:
             for response in (
                 api.submit({**PAYLOAD}),
@@ -58,7 +33,7 @@ async def test_outage_answers_503_and_recovers(tmp_path: Path, postgres_url: str
                 assert int(response.headers["Retry-After"]) > 0
             assert api.http.get(f"{api.url}/health").status_code == 200
         finally:
-            await _block_connections(database_url, allowed=True)
+            await set_connections_allowed(database_url, allowed=True)
         await asyncio.sleep(0)
         assert api.http.get(f"{api.url}/ready").status_code == 200
         assert api.submit(PAYLOAD).status_code == 200

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from receiver.db.tables import submissions
 from tests.payloads import load_payloads
+from tests.postgres import set_connections_allowed
 from tests.receiver.conftest import (
     ADMIN_KEY,
     SUBMIT_KEY,
@@ -22,7 +23,6 @@ from tests.receiver.conftest import (
     query,
     server_env,
 )
-from tests.receiver.test_database_outage import _block_connections
 from tests.receiver_server import run_receiver
 
 VALID = load_payloads("valid")
@@ -206,11 +206,11 @@ async def test_export_answers_503_while_the_database_is_down(
     ):
         api = Api(receiver, http)
         submit_three_weeks(api)
-        await _block_connections(postgres_url, allowed=False)
+        await set_connections_allowed(postgres_url, allowed=False)
         try:
             response = export(api)
             assert_error(response, 503, "database_unavailable")
             assert int(response.headers["Retry-After"]) > 0
         finally:
-            await _block_connections(postgres_url, allowed=True)
+            await set_connections_allowed(postgres_url, allowed=True)
         assert len(lines(export(api))) == 3
