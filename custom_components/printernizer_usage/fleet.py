@@ -222,7 +222,8 @@ class FleetObserver:
             )
         )
 
-    async def _async_poll(self, _now: Any) -> None:
+    @callback
+    def _async_poll(self, _now: Any) -> None:
         now = time.time()
         for watched in list(self._printers.values()):
             self._record(watched.tracker.poll(now))
