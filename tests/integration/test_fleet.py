@@ -2,10 +2,13 @@
 drive the recorded events and the sensors."""
 
 import json
+from datetime import timedelta
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.printernizer_usage.const import DOMAIN
 
@@ -169,3 +172,22 @@ async def test_disconnection_is_debounced(
     prusa.set_state(hass, "idle")
     await hass.async_block_till_done()
     assert tracker.connected is True
+
+
+async def test_a_lasting_disconnection_is_recorded_by_the_periodic_poll(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration, freezer: FrozenDateTimeFactory
+) -> None:
+    prusa = add_prusalink_printer(hass)
+    entry = await set_up_integration()
+    tracker = entry.runtime_data.fleet.printers[prusa.device_id].tracker
+
+    prusa.set_state(hass, "unavailable")
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=95))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert tracker.connected is False
+    await entry.runtime_data.engine.flush()
+    exported = await entry.runtime_data.engine.export_all()
+    assert "printer_disconnected" in json.dumps(exported)
