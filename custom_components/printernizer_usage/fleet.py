@@ -1,5 +1,6 @@
 """Finds the printers of the 3D-printer integrations through the entity and device registries and turns
-their job-state changes (and Bambu Lab's own bus events) into `UsageEvent`s for the engine.
+what their entities show (job state, progress, errors, filament) and Bambu Lab's own bus events into
+`UsageEvent`s for the engine.
 
 Printers are recognised by platform plus translation_key or unique_id (never by entity_id or names) and
 known to the engine only by a salted hash of their device id. Names, serials, addresses, file names and
@@ -20,8 +21,10 @@ from homeassistant.helpers.event import async_track_state_change_event, async_tr
 
 from .const import BAMBU_EVENT, FLEET_POLL_INTERVAL
 from .engine.engine import UsageEngine
+from .engine.job_tracker import PrinterTracker
 from .engine.models import FleetSnapshot, PrinterInfo, UsageEvent
-from .engine.printer_states import PrinterTracker, family_for_platform, normalize_model
+from .engine.printer_states import family_for_platform, normalize_model
+from .printer_entities import Role, active_errors, as_number, filament_metres, role_of
 
 BAMBU_LAB = "bambu_lab"
 PRUSALINK = "prusalink"
@@ -32,20 +35,16 @@ PRINTER_PLATFORMS = frozenset({BAMBU_LAB, PRUSALINK, OCTOPRINT, MOONRAKER, ELEGO
 
 
 def is_job_state_entity(entry: er.RegistryEntry) -> bool:
-    """Whether `entry` is the job-state sensor of a printer (see the printer-integrations reference)."""
-    if entry.domain != Platform.SENSOR:
-        return False
-    unique_id = str(entry.unique_id)
-    match entry.platform:
-        case "bambu_lab" | "elegoo_printer":
-            return entry.translation_key == "print_status" or unique_id.endswith("_print_status")
-        case "prusalink":
-            return entry.translation_key == "printer_state" or unique_id.endswith("_printer.state")
-        case "octoprint":
-            return entry.translation_key == "status" or unique_id.startswith("Current State-")
-        case "moonraker":
-            return unique_id == f"{entry.config_entry_id}_print_state"
-    return False
+    """Whether `entry` is the job-state sensor of a printer (docs/printers.md)."""
+    return entry.domain == Platform.SENSOR and role_of(entry) is Role.JOB_STATE
+
+
+def _errors_from_bus(roles: dict[str, Role]) -> bool:
+    """Bambu Lab printers whose error entities are not in Home Assistant: count the bus events."""
+    return not {Role.HMS_ERRORS, Role.PRINT_ERROR} & set(roles.values())
+
+
+_ERROR_ROLES = frozenset({Role.HMS_ERRORS, Role.PRINT_ERROR, Role.ERROR_ENUM, Role.KLIPPY_STATE})
 
 
 def printer_key(salt: str, device_id: str) -> str:
@@ -62,6 +61,7 @@ class WatchedPrinter:
     info: PrinterInfo
     job_state_entity_id: str
     tracker: PrinterTracker
+    evidence: dict[str, Role]  # the printer's other entities that carry job evidence, by entity id
 
 
 class FleetObserver:
@@ -84,6 +84,7 @@ class FleetObserver:
         self._unsub_states: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
         self._refresh_requested = False
+        self._dirty: set[str] = set()  # device ids whose entities changed in this loop iteration
 
     @property
     def printers(self) -> dict[str, WatchedPrinter]:
@@ -109,7 +110,8 @@ class FleetObserver:
 
     @callback
     def async_stop(self) -> None:
-        """Stop following the registries, states and events."""
+        """Stop following the registries, states and events; open jobs stay open (persisted)."""
+        self.async_save_jobs()
         for unsub in self._unsubs:
             unsub()
         self._unsubs = []
@@ -125,10 +127,15 @@ class FleetObserver:
         entities = er.async_get(self._hass)
         devices = dr.async_get(self._hass)
         found: dict[str, tuple[er.RegistryEntry, dr.DeviceEntry]] = {}
+        evidence: dict[str, dict[str, Role]] = {}
         for entry in entities.entities.values():
             if entry.platform not in PRINTER_PLATFORMS or entry.disabled or entry.device_id is None:
                 continue
-            if not is_job_state_entity(entry):
+            role = role_of(entry)
+            if role is None:
+                continue
+            if role is not Role.JOB_STATE:
+                evidence.setdefault(entry.device_id, {})[entry.entity_id] = role
                 continue
             device = devices.async_get(entry.device_id)
             # AMS units, external spools and other accessories are child or via devices.
@@ -142,10 +149,14 @@ class FleetObserver:
 
         now = time.time()
         for device_id in self._printers.keys() - found.keys():
-            self._printers.pop(device_id)
+            gone = self._printers.pop(device_id)
+            self._record(gone, gone.tracker.end_job(now))
         for device_id, (entry, device) in found.items():
             watched = self._printers.get(device_id)
+            roles = evidence.get(device_id, {})
             if watched is not None and watched.job_state_entity_id == entry.entity_id:
+                watched.evidence = roles
+                watched.tracker.errors_from_bus = _errors_from_bus(roles)
                 continue
             family = family_for_platform(entry.platform) or entry.platform
             info = PrinterInfo(family=family, model=normalize_model(family, device.model))
@@ -155,13 +166,21 @@ class FleetObserver:
                 key=key,
                 info=info,
                 job_state_entity_id=entry.entity_id,
-                tracker=PrinterTracker(key, info.family, info.model),
+                tracker=PrinterTracker(
+                    key, info.family, info.model, restored=self._engine.open_job(key)
+                ),
+                evidence=roles,
             )
+            watched.tracker.errors_from_bus = _errors_from_bus(roles)
             self._printers[device_id] = watched
-            if (state := self._hass.states.get(entry.entity_id)) is not None:
-                self._record(watched.tracker.observe_state(state.state, now))
+            if self._hass.states.get(entry.entity_id) is not None:
+                self._observe(watched, now)
 
-        self._by_entity_id = {p.job_state_entity_id: p for p in self._printers.values()}
+        self._by_entity_id = {}
+        for watched in self._printers.values():
+            self._by_entity_id[watched.job_state_entity_id] = watched
+            for entity_id in watched.evidence:
+                self._by_entity_id[entity_id] = watched
         self._engine.update_fleet(FleetSnapshot({p.key: p.info for p in self._printers.values()}))
         if self._unsub_states is not None:
             self._unsub_states()
@@ -200,13 +219,52 @@ class FleetObserver:
 
     @callback
     def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
-        new_state = event.data["new_state"]
         watched = self._by_entity_id.get(event.data["entity_id"])
-        if new_state is None or watched is None:
+        if event.data["new_state"] is None or watched is None:
             return
-        self._record(
-            watched.tracker.observe_state(new_state.state, new_state.last_changed_timestamp)
-        )
+        # An integration writes all its entities in one go, in no fixed order: read the printer once
+        # they are all written, so the job state is judged with this poll's progress and errors.
+        if not self._dirty:
+            self._hass.loop.call_soon(self._observe_dirty)
+        self._dirty.add(watched.device_id)
+
+    @callback
+    def _observe_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for device_id in dirty:
+            if (watched := self._printers.get(device_id)) is not None:
+                self._observe(watched, time.time())
+
+    @callback
+    def _observe(self, watched: WatchedPrinter, now: float) -> None:
+        """Feed the tracker the printer's evidence, then its job state."""
+        tracker = watched.tracker
+        states = self._hass.states
+        errors: dict[str, str | None] = {}
+        machine_status: str | None = None
+        system_job = False
+        for entity_id, role in watched.evidence.items():
+            state = states.get(entity_id)
+            if role is Role.PROGRESS:
+                tracker.observe_progress(as_number(state), now)
+            elif role in (Role.FILAMENT_USED, Role.FILAMENT_PLANNED):
+                tracker.observe_filament(
+                    filament_metres(state), now, estimate=role is Role.FILAMENT_PLANNED
+                )
+            elif role in _ERROR_ROLES:
+                errors |= active_errors(role, state)
+            elif role is Role.MACHINE_STATUS and state is not None:
+                machine_status = state.state
+            elif role is Role.PRINT_TYPE and state is not None:
+                system_job = state.state == "system"
+        tracker.observe_context(machine_status=machine_status, system_job=system_job)
+        events = tracker.observe_errors(errors, now)
+        job_state = states.get(watched.job_state_entity_id)
+        if job_state is not None:
+            events += tracker.observe_state(
+                job_state.state, min(now, job_state.last_changed_timestamp)
+            )
+        self._record(watched, events)
 
     @callback
     def _async_bambu_event(self, event: Event[dict[str, Any]]) -> None:
@@ -217,23 +275,35 @@ class FleetObserver:
             return
         code = event.data.get("code")
         self._record(
+            watched,
             watched.tracker.observe_bus_event(
                 event_type, event.time_fired_timestamp, code=None if code is None else str(code)
-            )
+            ),
         )
 
     @callback
     def _async_poll(self, _now: Any) -> None:
         now = time.time()
         for watched in list(self._printers.values()):
-            self._record(watched.tracker.poll(now))
+            self._record(watched, watched.tracker.poll(now))
+            if watched.tracker.job_open:
+                # Progress and other evidence change without events: keep the persisted job fresh.
+                self._engine.update_job(watched.key, watched.tracker.snapshot())
 
     @callback
-    def _record(self, events: Iterable[UsageEvent]) -> None:
+    def async_save_jobs(self) -> None:
+        """Hand every printer's open job to the engine (written with its last batch at shutdown)."""
+        for watched in self._printers.values():
+            self._engine.update_job(watched.key, watched.tracker.snapshot())
+
+    @callback
+    def _record(self, watched: WatchedPrinter, events: Iterable[UsageEvent]) -> None:
         recorded = False
         for usage_event in events:
             self._engine.record(usage_event)
             recorded = True
+        if recorded:
+            self._engine.update_job(watched.key, watched.tracker.snapshot())
         if recorded and not self._refresh_requested:
             # One task per burst, not one per event: the loop stays cheap under thousands of changes.
             self._refresh_requested = True

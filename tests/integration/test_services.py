@@ -53,7 +53,7 @@ async def test_export_returns_all_local_data_without_secrets(
     assert isinstance(settings, dict)
     assert settings[SETTING_INSTALLATION_SECRET] == "**REDACTED**"
     assert settings["ha.installation_id"] != "**REDACTED**"
-    assert {"events", "daily_rollups", "outbox"} <= response.keys()
+    assert {"events", "printer_rollups", "outbox"} <= response.keys()
 
 
 async def test_delete_local_data_clears_the_week(

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from .aggregate import WeekAggregate, WeekSummary, summarize, week_bounds
+from .job_tracker import JobState
 from .models import FleetSnapshot, UsageEvent
 from .payload import InstallationContext, build_payload
 from .printernizer_server import PrinternizerServer
@@ -64,6 +65,15 @@ class UsageEngine:
     def update_fleet(self, fleet: FleetSnapshot) -> None:
         """Remember the printers currently known; stored (as counts only) with the next batch."""
         self._recorder.update_fleet(fleet, as_utc(self._clock()).timestamp())
+
+    def open_job(self, printer_key: str) -> JobState | None:
+        """The job that was open on this printer when the store was last written (a restart goes on
+        with it), or None."""
+        return self._store.open_job(printer_key)
+
+    def update_job(self, printer_key: str, job: JobState) -> None:
+        """Persist a printer's open job (or that none is open) with the next write."""
+        self._recorder.update_job(printer_key, job)
 
     async def flush(self) -> None:
         """Write everything buffered now (and credit open print/online intervals up to now)."""

@@ -18,8 +18,17 @@ class EventKind(StrEnum):
     PRINTER_CONNECTED = "printer_connected"
     PRINTER_DISCONNECTED = "printer_disconnected"
     PRINTER_ERROR = "printer_error"
-    # A job already running when observation (re)started: counts print time, never a started job.
+    # A job first seen already running (never observed before, or a different job than the one
+    # remembered): it opens a job and counts as started, like JOB_STARTED.
     JOB_IN_PROGRESS = "job_in_progress"
+    # The job ended (printer idle again) with no evidence of how: its own outcome bucket.
+    JOB_ENDED = "job_ended"
+    # Print time stops and paused time starts (pause, waiting for the user).
+    JOB_PAUSED = "job_paused"
+    # Printing again: after a pause, a reconnection or a restart of Home Assistant (same job).
+    JOB_RESUMED = "job_resumed"
+    # Metres of filament the closing job used (emitted just before its outcome).
+    FILAMENT_USED = "filament_used"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,7 @@ class UsageEvent:
     model: str
     error_code: str | None = None
     severity: str | None = None
+    amount: float | None = None  # FILAMENT_USED: metres
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .aggregate import WeekAggregate
+from .aggregate import JobFigures, WeekAggregate
 from .printernizer_server import ServerUsage
 from .timeutil import iso_z
 
@@ -54,6 +54,70 @@ def _top(counts: Mapping[str, int], limit: int = MAX_KEYS) -> dict[str, int]:
 
 def _merge(pairs: list[tuple[str, int]]) -> dict[str, int]:
     merged: dict[str, int] = {}
+    for key, count in pairs:
+        merged[key] = merged.get(key, 0) + count
+    return merged
+
+
+def _round(value: float) -> float:
+    return round(value, 2)
+
+
+def usage_by_model(
+    aggregate: WeekAggregate, model_counts: Mapping[str, Mapping[str, int]]
+) -> list[dict[str, Any]]:
+    """One entry per (family, model) of the fleet or with activity in the week, the same keys as
+    `printer_model_counts`; their sums are the fleet totals (unless more than 64 models exist)."""
+    figures: dict[tuple[str, str], JobFigures] = {}
+    for (family, model), item in aggregate.by_model.items():
+        key = (clean(family), clean(model))
+        figures[key] = figures.get(key, JobFigures()).plus(item)
+    active: dict[tuple[str, str], int] = {}
+    for printer in aggregate.by_printer.values():
+        if printer.figures.active:
+            key = (clean(printer.family), clean(printer.model))
+            active[key] = active.get(key, 0) + 1
+    keys = {(f, m) for f, models in model_counts.items() for m in models} | figures.keys()
+    entries: list[dict[str, Any]] = []
+    for family, model in keys:
+        item = figures.get((family, model), JobFigures())
+        entry: dict[str, Any] = {
+            "family": family,
+            "model": model,
+            "printers": model_counts.get(family, {}).get(model, 0),
+            "active_printers": active.get((family, model), 0),
+            "jobs_started": item.jobs_started,
+            "jobs_completed": item.jobs_completed,
+            "jobs_failed": item.jobs_failed,
+            "jobs_cancelled": item.jobs_cancelled,
+            "jobs_ended_without_outcome": item.jobs_ended_without_outcome,
+            "print_hours": _round(item.print_seconds / 3600),
+            "paused_hours": _round(item.paused_seconds / 3600),
+        }
+        if item.filament_m is not None:
+            entry["filament_m"] = _round(item.filament_m)
+        entries.append(entry)
+    entries.sort(key=lambda e: (-e["printers"], -e["jobs_started"], e["family"], e["model"]))
+    return sorted(entries[:MAX_KEYS], key=lambda e: (e["family"], e["model"]))
+
+
+def errors_by_model(aggregate: WeekAggregate) -> list[dict[str, Any]]:
+    """Error counts per (family, model, code): the 64 largest."""
+    merged = _merge_keys(
+        [
+            ((clean(family), clean(model), clean(code)), count)
+            for (family, model, code), count in aggregate.errors_by_model.items()
+        ]
+    )
+    kept = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:MAX_KEYS]
+    return [
+        {"family": family, "model": model, "code": code, "count": count}
+        for (family, model, code), count in sorted(kept)
+    ]
+
+
+def _merge_keys(pairs: list[tuple[tuple[str, str, str], int]]) -> dict[tuple[str, str, str], int]:
+    merged: dict[tuple[str, str, str], int] = {}
     for key, count in pairs:
         merged[key] = merged.get(key, 0) + count
     return merged
@@ -129,13 +193,19 @@ def build_payload(
             "jobs_completed": aggregate.jobs_completed,
             "jobs_failed": aggregate.jobs_failed,
             "jobs_cancelled": aggregate.jobs_cancelled,
-            "print_hours": round(aggregate.print_seconds / 3600, 2),
+            "jobs_ended_without_outcome": aggregate.jobs_ended_without_outcome,
+            "print_hours": _round(aggregate.print_seconds / 3600),
+            "paused_hours": _round(aggregate.paused_seconds / 3600),
+            "active_printers": aggregate.active_printers,
             "file_count": server.file_count if server else None,
             "upload_count": server.upload_count if server else None,
             "uptime_hours": round(aggregate.uptime_seconds / 3600),
             "printer_online_hours": round(aggregate.online_seconds / 3600, 2),
             "feature_usage": {clean(k): bool(v) for k, v in sorted(feature_usage.items())},
-        },
+        }
+        | ({} if aggregate.filament_m is None else {"filament_m": _round(aggregate.filament_m)}),
         "error_summary": error_summary,
         "errors_by_code": errors_by_code,
+        "usage_by_model": usage_by_model(aggregate, model_counts),
+        "errors_by_model": errors_by_model(aggregate),
     }

@@ -1,18 +1,12 @@
-"""Per-platform interpretation of printer job states into `UsageEvent`s, and family/model normalisation.
+"""What each printer integration's job-state values mean (`Phase`), and family/model normalisation.
 
-One `PrinterTracker` per printer turns successive job-state values (and, for Bambu Lab, the
-`bambu_lab_event` bus events) into job events; `unavailable`/`offline` is a disconnection only after a
-debounce, resolved lazily on the next observation or `poll` (no timers).
+The maps come from the integrations' own source; docs/printers.md cites it per value. The state machine
+that turns phases into jobs is `job_tracker.PrinterTracker`.
 """
 
 import re
 from enum import Enum, auto
 
-from .models import EventKind, UsageEvent
-
-DISCONNECT_DEBOUNCE_SECONDS = 60.0
-# A bus event of the same kind this soon after a state-inferred one is the same job (not counted twice).
-BUS_DEDUPE_SECONDS = 300.0
 UNKNOWN_MODEL = "unknown"
 
 FAMILY_BY_PLATFORM = {
@@ -45,17 +39,19 @@ _SAFE_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,31}")
 
 
 class Phase(Enum):
-    """Where a printer's job is, independent of the platform."""
+    """Where a printer's job is, independent of the platform (docs/printers.md has the evidence)."""
 
-    IDLE = auto()
-    STARTING = auto()
+    IDLE = auto()  # no job: closes an open one
+    STARTING = auto()  # a job is being prepared (heating, homing, levelling): opens a job
     PRINTING = auto()
     PAUSED = auto()
-    FINISHING = auto()  # OctoPrint: finishing -> operational = completed
-    CANCELLING = auto()  # OctoPrint: cancelling -> operational = cancelled
+    FINISHING = auto()  # OctoPrint: the last moves of a job that completed
+    CANCELLING = auto()  # a cancel is under way
     COMPLETED = auto()
     FAILED = auto()
     CANCELLED = auto()
+    HOLD = auto()  # waiting (PrusaLink ATTENTION/BUSY, Bambu init/slicing): keeps a job, opens none
+    NOT_A_JOB = auto()  # busy with something that is not a print (SD upload, calibration): as idle
     OFFLINE = auto()  # the printer says it is offline: a disconnection, like `unavailable`
     UNKNOWN = auto()  # a value that says nothing about the job
 
@@ -63,46 +59,53 @@ class Phase(Enum):
 ACTIVE = frozenset(
     {Phase.STARTING, Phase.PRINTING, Phase.PAUSED, Phase.FINISHING, Phase.CANCELLING}
 )
-_OUTCOMES = {
-    Phase.COMPLETED: EventKind.JOB_COMPLETED,
-    Phase.FAILED: EventKind.JOB_FAILED,
-    Phase.CANCELLED: EventKind.JOB_CANCELLED,
-}
+OUTCOME_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED})
 _DISCONNECTED_VALUES = frozenset({"unavailable", "offline"})
 
+# ha-bambulab (pybambu `gcode_state`, lower-cased by the `print_status` sensor).
 _BAMBU = {
-    "failed": Phase.FAILED,  # a cancel also shows as `failed` (bus events tell them apart)
+    "failed": Phase.FAILED,  # a cancel also shows as `failed`: the cancel evidence decides
     "finish": Phase.COMPLETED,
     "idle": Phase.IDLE,
-    "init": Phase.STARTING,
+    "init": Phase.HOLD,
+    "slicing": Phase.HOLD,
     "prepare": Phase.STARTING,
-    "slicing": Phase.STARTING,
     "running": Phase.PRINTING,
     "pause": Phase.PAUSED,
     "offline": Phase.OFFLINE,
 }
+# Home Assistant core `prusalink` (`printer.state` of PrusaLink's /api/v1/status, lower-cased).
 _PRUSALINK = {
     "idle": Phase.IDLE,
     "ready": Phase.IDLE,
-    "busy": Phase.UNKNOWN,
+    # Crash or power-panic recovery: the job, if any, goes on afterwards.
+    "busy": Phase.HOLD,
     "printing": Phase.PRINTING,
     "paused": Phase.PAUSED,
-    "attention": Phase.PAUSED,  # mid-job, waiting for the user
+    # The printer waits for the user: mid-job (filament runout) or in the pre-print preview before
+    # any job exists. It keeps a job that is open but never opens one.
+    "attention": Phase.HOLD,
     "finished": Phase.COMPLETED,
     "stopped": Phase.CANCELLED,
     "error": Phase.FAILED,
 }
+# Home Assistant core `octoprint`: the enum of 2026.1+ and the raw state text before it.
 _OCTOPRINT = {
     "operational": Phase.IDLE,
-    "starting": Phase.PRINTING,
-    "starting_sd": Phase.PRINTING,
-    "starting_streaming": Phase.PRINTING,
+    "open_serial": Phase.OFFLINE,
+    "detect_serial": Phase.OFFLINE,
+    "connecting": Phase.OFFLINE,
+    "starting": Phase.STARTING,
+    "starting_sd": Phase.STARTING,
     "printing": Phase.PRINTING,
     "printing_sd": Phase.PRINTING,
-    "printing_streaming": Phase.PRINTING,
     "printing from sd": Phase.PRINTING,
-    "sending file to sd": Phase.UNKNOWN,
-    "transferring_file": Phase.UNKNOWN,
+    # OctoPrint's M28 "streaming": a file is uploaded to the SD card, nothing is printed.
+    "starting_streaming": Phase.NOT_A_JOB,
+    "printing_streaming": Phase.NOT_A_JOB,
+    "sending file to sd": Phase.NOT_A_JOB,
+    "transferring_file": Phase.NOT_A_JOB,
+    "transferring file to sd": Phase.NOT_A_JOB,
     "pausing": Phase.PAUSED,
     "paused": Phase.PAUSED,
     "resuming": Phase.PRINTING,
@@ -113,6 +116,7 @@ _OCTOPRINT = {
     "offline after error": Phase.FAILED,
     "offline": Phase.OFFLINE,
 }
+# moonraker-home-assistant (`print_stats.state`); outcome states persist until the next job.
 _MOONRAKER = {
     "standby": Phase.IDLE,
     "printing": Phase.PRINTING,
@@ -121,20 +125,62 @@ _MOONRAKER = {
     "cancelled": Phase.CANCELLED,
     "error": Phase.FAILED,
 }
+# elegoo-homeassistant (SDCP print status, lower-cased); `completed` is never produced, the CC1 firmware
+# stays on `preheating_completed` for the whole job.
 _ELEGOO = {
     "idle": Phase.IDLE,
     "printing": Phase.PRINTING,
-    "preheating": Phase.STARTING,
-    "leveling": Phase.STARTING,
-    "homing": Phase.STARTING,
+    "lifting": Phase.PRINTING,
+    "dropping": Phase.PRINTING,
+    "recovery": Phase.PRINTING,
+    "printing_recovery": Phase.PRINTING,
+    "resuming": Phase.PRINTING,
     "pausing": Phase.PAUSED,
     "paused": Phase.PAUSED,
+    "filament_unload_paused": Phase.PAUSED,
     "stopping": Phase.CANCELLING,
     "stopped": Phase.CANCELLED,
     "complete": Phase.COMPLETED,
-    "completed": Phase.COMPLETED,
     "error": Phase.FAILED,
+    # The start-of-job routine, and the milestones the CC1 firmware "parks" on for a whole job
+    # (V1.4.46 stays on `preheating_completed`). The same values appear during calibrations and
+    # filament handling: the machine status (`current_status`) tells them apart (ELEGOO_CONTEXTUAL).
+    "file_checking": Phase.STARTING,
+    "printers_checking": Phase.STARTING,
+    "print_started": Phase.STARTING,
+    "homing": Phase.STARTING,
+    "homing_completed": Phase.STARTING,
+    "leveling": Phase.STARTING,
+    "auto_leveling_completed": Phase.STARTING,
+    "preheating": Phase.STARTING,
+    "preheating_completed": Phase.PRINTING,
+    "resonance_testing": Phase.STARTING,
+    "resonance_testing_completed": Phase.STARTING,
+    "auto_feeding": Phase.STARTING,
+    "loading": Phase.STARTING,
+    "filament_unloading": Phase.STARTING,
+    "filament_unload_abnormal": Phase.STARTING,
 }
+# Elegoo print statuses that are part of a job only while the machine status says `printing`.
+ELEGOO_CONTEXTUAL = frozenset(
+    {
+        "file_checking",
+        "printers_checking",
+        "print_started",
+        "homing",
+        "homing_completed",
+        "leveling",
+        "auto_leveling_completed",
+        "preheating",
+        "preheating_completed",
+        "resonance_testing",
+        "resonance_testing_completed",
+        "auto_feeding",
+        "loading",
+        "filament_unloading",
+        "filament_unload_abnormal",
+    }
+)
 _PHASES_BY_FAMILY = {
     "bambu_lab": _BAMBU,
     "prusa": _PRUSALINK,
@@ -143,19 +189,9 @@ _PHASES_BY_FAMILY = {
     "elegoo": _ELEGOO,
 }
 
-BAMBU_BUS_EVENTS = {
-    "event_print_started": EventKind.JOB_STARTED,
-    "event_print_finished": EventKind.JOB_COMPLETED,
-    "event_print_failed": EventKind.JOB_FAILED,
-    "event_print_canceled": EventKind.JOB_CANCELLED,
-    "event_print_error": EventKind.PRINTER_ERROR,
-    "event_printer_error": EventKind.PRINTER_ERROR,
-}
-
-
-def _same_step(first: EventKind, second: EventKind) -> bool:
-    """Both start a job, or both end one (a Bambu cancel shows as `failed` in the state)."""
-    return first == second or (first in _OUTCOMES.values() and second in _OUTCOMES.values())
+# Bambu Lab print-error codes of a user cancel ("The task was canceled.", "Printing was cancelled."):
+# a cancel, never a printer error.
+BAMBU_CANCEL_CODES = frozenset({"0300_400C", "0500_400E"})
 
 
 def family_for_platform(platform: str) -> str | None:
@@ -177,150 +213,10 @@ def normalize_model(family: str, raw_model: str | None) -> str:
     return UNKNOWN_MODEL
 
 
-def interpret(family: str, value: str) -> Phase:
+def interpret(family: str, value: str | None) -> Phase:
     """The job phase a state value means on that family's integration (raw pre-2026.1 OctoPrint text is
-    lower-cased first)."""
-    return _PHASES_BY_FAMILY.get(family, {}).get(value.strip().lower(), Phase.UNKNOWN)
-
-
-class PrinterTracker:
-    """Turns one printer's successive job-state values into events.
-
-    `timestamp`s are POSIX seconds. The tracker never reads a clock: debounced disconnections are
-    resolved by the next `observe_state` or `poll` with a later timestamp, and dated when they began.
-    """
-
-    def __init__(
-        self,
-        printer_key: str,
-        family: str,
-        model: str,
-        *,
-        debounce_seconds: float = DISCONNECT_DEBOUNCE_SECONDS,
-    ) -> None:
-        self.printer_key = printer_key
-        self.family = family
-        self.model = model
-        self._debounce = debounce_seconds
-        self._phase: Phase | None = None  # last known job phase (kept across disconnections)
-        self._connected: bool | None = None  # None: never observed
-        self._unavailable_since: float | None = None
-        self._uses_bus_events = False
-        self._last_inferred: tuple[EventKind, float] | None = None
-
-    @property
-    def connected(self) -> bool | None:
-        return self._connected
-
-    @property
-    def phase(self) -> Phase | None:
-        return self._phase
-
-    def observe_state(self, value: str | None, timestamp: float) -> list[UsageEvent]:
-        """A new value of the printer's job-state entity (`None`/`unknown` entity states included)."""
-        events = self.poll(timestamp)
-        normalized = (value or "unknown").strip().lower()
-        phase = (
-            Phase.OFFLINE
-            if normalized in _DISCONNECTED_VALUES
-            else interpret(self.family, normalized)
-        )
-        if phase is Phase.OFFLINE:
-            if self._connected is not False and self._unavailable_since is None:
-                self._unavailable_since = timestamp
-            return events
-        self._unavailable_since = None
-        if phase is Phase.UNKNOWN and self._connected is None:
-            return events
-        resumed = self._connected is not True
-        if resumed:
-            self._connected = True
-            events.append(self._event(EventKind.PRINTER_CONNECTED, timestamp))
-        if phase is Phase.UNKNOWN:
-            return events
-        events.extend(self._transition(self._phase, phase, timestamp, resumed=resumed))
-        self._phase = phase
-        return events
-
-    def poll(self, timestamp: float) -> list[UsageEvent]:
-        """Resolve a pending disconnection whose debounce has elapsed by `timestamp`."""
-        since = self._unavailable_since
-        if since is None or timestamp - since < self._debounce:
-            return []
-        self._unavailable_since = None
-        if not self._connected:
-            self._connected = False
-            return []
-        self._connected = False
-        return [self._event(EventKind.PRINTER_DISCONNECTED, since)]
-
-    def observe_bus_event(
-        self,
-        event_type: str,
-        timestamp: float,
-        *,
-        code: str | None = None,
-        severity: str | None = None,
-    ) -> list[UsageEvent]:
-        """A Bambu Lab `bambu_lab_event` of this printer (only its type, code and severity are read).
-        From the first one on, job events come from the bus only."""
-        kind = BAMBU_BUS_EVENTS.get(event_type)
-        if kind is None:
-            return []
-        if kind is EventKind.PRINTER_ERROR:
-            return [self._event(kind, timestamp, code=code or "unknown", severity=severity)]
-        self._uses_bus_events = True
-        inferred, self._last_inferred = self._last_inferred, None
-        if (
-            inferred is not None
-            and _same_step(inferred[0], kind)
-            and timestamp - inferred[1] <= BUS_DEDUPE_SECONDS
-        ):
-            return []
-        return [self._event(kind, timestamp)]
-
-    def error(self, code: str, severity: str | None, timestamp: float) -> UsageEvent:
-        """A printer error seen on an error entity (code and severity only, never a message)."""
-        return self._event(EventKind.PRINTER_ERROR, timestamp, code=code, severity=severity)
-
-    def _transition(
-        self, previous: Phase | None, phase: Phase, timestamp: float, *, resumed: bool
-    ) -> list[UsageEvent]:
-        kind: EventKind | None = None
-        if phase in ACTIVE:
-            if previous is None or (resumed and previous in ACTIVE):
-                # Observation (re)started during a job: its print time counts, its start was not seen.
-                return [self._event(EventKind.JOB_IN_PROGRESS, timestamp)]
-            if previous not in ACTIVE:
-                kind = EventKind.JOB_STARTED
-        elif previous in ACTIVE:
-            if phase in _OUTCOMES:
-                kind = _OUTCOMES[phase]
-            elif phase is Phase.IDLE and previous is Phase.FINISHING:
-                kind = EventKind.JOB_COMPLETED
-            elif phase is Phase.IDLE and previous is Phase.CANCELLING:
-                kind = EventKind.JOB_CANCELLED
-        if kind is None:
-            return []
-        if self._uses_bus_events:
-            return []
-        self._last_inferred = (kind, timestamp)
-        return [self._event(kind, timestamp)]
-
-    def _event(
-        self,
-        kind: EventKind,
-        timestamp: float,
-        *,
-        code: str | None = None,
-        severity: str | None = None,
-    ) -> UsageEvent:
-        return UsageEvent(
-            kind=kind,
-            timestamp=timestamp,
-            printer_key=self.printer_key,
-            family=self.family,
-            model=self.model,
-            error_code=code,
-            severity=None if severity is None else severity.strip().lower() or None,
-        )
+    lower-cased first; `unavailable`/`offline` are OFFLINE everywhere)."""
+    normalized = (value or "unknown").strip().lower()
+    if normalized in _DISCONNECTED_VALUES:
+        return Phase.OFFLINE
+    return _PHASES_BY_FAMILY.get(family, {}).get(normalized, Phase.UNKNOWN)

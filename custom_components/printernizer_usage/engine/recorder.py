@@ -5,6 +5,7 @@ import contextlib
 import logging
 from collections import deque
 
+from .job_tracker import JobState
 from .models import FleetSnapshot, UsageEvent
 from .store import Store
 
@@ -24,6 +25,7 @@ class Recorder:
         self._batch_size = batch_size
         self._buffer: deque[UsageEvent] = deque()
         self._fleet: tuple[FleetSnapshot, float] | None = None
+        self._jobs: dict[str, JobState] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
@@ -39,9 +41,9 @@ class Recorder:
         """Remember the fleet as known at `at` (epoch seconds)."""
         self._fleet = (fleet, at)
 
-    @property
-    def buffered(self) -> int:
-        return len(self._buffer)
+    def update_job(self, printer_key: str, job: JobState) -> None:
+        """Remember a printer's job as it must survive a restart; stored with the next batch."""
+        self._jobs[printer_key] = job
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(
@@ -66,13 +68,15 @@ class Recorder:
                     self._buffer.popleft() for _ in range(min(self._batch_size, len(self._buffer)))
                 ]
                 fleet, self._fleet = self._fleet, None
+                jobs, self._jobs = self._jobs, {}
                 try:
-                    await self._store.write_batch(batch, fleet)
+                    await self._store.write_batch(batch, fleet, jobs)
                 except BaseException:
                     # Nothing recorded is dropped: the batch goes back to the front of the buffer.
                     self._buffer.extendleft(reversed(batch))
                     if self._fleet is None:
                         self._fleet = fleet
+                    self._jobs = jobs | self._jobs
                     raise
                 if not self._buffer:
                     break
@@ -87,6 +91,7 @@ class Recorder:
             if (
                 self._buffer
                 or self._fleet is not None
+                or self._jobs
                 or self._since_checkpoint >= CHECKPOINT_SECONDS
             ):
                 try:

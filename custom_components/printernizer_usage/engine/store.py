@@ -11,7 +11,8 @@ from typing import Any, Self
 
 import aiosqlite
 
-from .aggregate import WeekAggregate
+from .aggregate import JobFigures, PrinterFigures, WeekAggregate, build_aggregate
+from .job_tracker import JobState
 from .models import EventKind, FleetSnapshot, UsageEvent
 from .rollup import ROLLUP_COLUMNS, Accounting, PrinterAccount, RollupDelta
 from .timeutil import DAY_SECONDS, epoch_day, from_timestamp, iso_z, week_start
@@ -129,6 +130,55 @@ MIGRATIONS: tuple[str, ...] = (
         response TEXT
     );
     """,
+    # 2: per-printer rollups (per-model breakdown, active printers, per-printer sensors), paused time,
+    # jobs ended without outcome, filament, persisted open jobs. Old rollups go to the lowest printer
+    # id of their (family, model), old errors to the lowest printer id of their family.
+    """
+    CREATE TABLE printer_rollups (
+        day INTEGER NOT NULL,
+        printer INTEGER NOT NULL,
+        jobs_started INTEGER NOT NULL DEFAULT 0,
+        jobs_completed INTEGER NOT NULL DEFAULT 0,
+        jobs_failed INTEGER NOT NULL DEFAULT 0,
+        jobs_cancelled INTEGER NOT NULL DEFAULT 0,
+        jobs_ended INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        print_seconds REAL NOT NULL DEFAULT 0,
+        paused_seconds REAL NOT NULL DEFAULT 0,
+        online_seconds REAL NOT NULL DEFAULT 0,
+        filament_m REAL,
+        PRIMARY KEY (day, printer)
+    ) WITHOUT ROWID;
+    INSERT INTO printer_rollups (day, printer, jobs_started, jobs_completed, jobs_failed,
+        jobs_cancelled, errors, print_seconds, online_seconds)
+    SELECT r.day, p.id, r.jobs_started, r.jobs_completed, r.jobs_failed, r.jobs_cancelled, r.errors,
+        r.print_seconds, r.online_seconds
+    FROM daily_rollups r
+    JOIN (SELECT min(id) AS id, family, model FROM printers GROUP BY family, model) p
+        ON p.family = r.family AND p.model = r.model;
+    DROP TABLE daily_rollups;
+    CREATE TABLE printer_errors (
+        day INTEGER NOT NULL,
+        printer INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, printer, code, severity)
+    ) WITHOUT ROWID;
+    INSERT INTO printer_errors (day, printer, code, severity, count)
+    SELECT e.day, p.id, e.code, e.severity, e.count
+    FROM daily_errors e
+    JOIN (SELECT min(id) AS id, family FROM printers GROUP BY family) p ON p.family = e.family;
+    DROP TABLE daily_errors;
+    ALTER TABLE printer_state ADD COLUMN paused_since REAL;
+    ALTER TABLE printer_state ADD COLUMN job_open INTEGER NOT NULL DEFAULT 0;
+    UPDATE printer_state SET job_open = printing_since IS NOT NULL;
+    ALTER TABLE events ADD COLUMN amount REAL;
+    CREATE TABLE open_jobs (
+        printer INTEGER PRIMARY KEY,
+        state TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -141,6 +191,10 @@ KIND_CODES: dict[EventKind, int] = {
     EventKind.PRINTER_DISCONNECTED: 6,
     EventKind.PRINTER_ERROR: 7,
     EventKind.JOB_IN_PROGRESS: 8,
+    EventKind.JOB_ENDED: 9,
+    EventKind.JOB_PAUSED: 10,
+    EventKind.JOB_RESUMED: 11,
+    EventKind.FILAMENT_USED: 12,
 }
 KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 
@@ -153,6 +207,22 @@ _LAST_ENQUEUED_PREFIX = "engine.last_enqueued_period."
 
 def _dt(timestamp: float) -> datetime:
     return from_timestamp(timestamp)
+
+
+_UPSERT_ROLLUP = (
+    f"INSERT INTO printer_rollups (day, printer, {', '.join(ROLLUP_COLUMNS)}, filament_m) "  # noqa: S608
+    f"VALUES (?, ?, {', '.join('?' for _ in ROLLUP_COLUMNS)}, ?) "
+    "ON CONFLICT (day, printer) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COLUMNS)
+    + ", filament_m = CASE WHEN excluded.filament_m IS NULL THEN filament_m "
+    "ELSE coalesce(filament_m, 0) + excluded.filament_m END"
+)
+
+
+def _rollup_rows(delta: RollupDelta) -> list[tuple[Any, ...]]:
+    keys = delta.rollups.keys() | delta.filament.keys()
+    zero = [0.0] * len(ROLLUP_COLUMNS)
+    return [(*key, *delta.rollups.get(key, zero), delta.filament.get(key)) for key in sorted(keys)]
 
 
 def fleet_counts(fleet: FleetSnapshot) -> dict[str, dict[str, int]]:
@@ -179,6 +249,7 @@ class Store:
         self._last_prune = float("-inf")
         self._fleet: dict[str, dict[str, int]] | None = None
         self._fleet_week: int | None = None
+        self._open_jobs: dict[str, JobState] = {}  # by printer key, as last persisted
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -204,18 +275,29 @@ class Store:
 
     async def _load_state(self) -> None:
         async with self._db.execute(
-            "SELECT p.id, p.key, p.family, p.model, s.online_since, s.printing_since "
-            "FROM printers p LEFT JOIN printer_state s ON s.printer = p.id"
+            "SELECT p.id, p.key, p.family, p.model, s.online_since, s.printing_since, "
+            "s.paused_since, coalesce(s.job_open, 0), j.state "
+            "FROM printers p LEFT JOIN printer_state s ON s.printer = p.id "
+            "LEFT JOIN open_jobs j ON j.printer = p.id"
         ) as cursor:
             async for row in cursor:
                 self._printer_ids[row[1]] = row[0]
-                self._accounting.accounts[row[0]] = PrinterAccount(row[2], row[3], row[4], row[5])
+                self._accounting.accounts[row[0]] = PrinterAccount(
+                    row[2], row[3], row[4], row[5], row[6], bool(row[7])
+                )
+                if row[8] is not None:
+                    self._open_jobs[row[1]] = JobState.from_dict(json.loads(row[8]))
         async with self._db.execute(
             "SELECT week_start, fleet FROM weekly_fleet ORDER BY week_start DESC LIMIT 1"
         ) as cursor:
             latest = await cursor.fetchone()
         if latest is not None:
             self._fleet_week, self._fleet = latest[0], json.loads(latest[1])
+
+    def open_job(self, printer_key: str) -> JobState | None:
+        """The job that was open on this printer when Home Assistant last stopped (None: none)."""
+        job = self._open_jobs.get(printer_key)
+        return None if job is None or not job.open else JobState.from_dict(job.as_dict())
 
     # --- run-time sessions (uptime) ------------------------------------------------------------
 
@@ -240,10 +322,13 @@ class Store:
     # --- writing events ------------------------------------------------------------------------
 
     async def write_batch(
-        self, events: Sequence[UsageEvent], fleet: tuple[FleetSnapshot, float] | None = None
+        self,
+        events: Sequence[UsageEvent],
+        fleet: tuple[FleetSnapshot, float] | None = None,
+        jobs: dict[str, JobState] | None = None,
     ) -> None:
-        """Store raw events, update the rollups, credit open intervals up to now, remember the fleet;
-        all in one transaction."""
+        """Store raw events, update the rollups, credit open intervals up to now, remember the fleet
+        and the open jobs (by printer key); all in one transaction."""
         now = self._clock()
         async with self._transaction():
             new_printers = [e for e in events if e.printer_key not in self._printer_ids]
@@ -263,6 +348,7 @@ class Store:
                         KIND_CODES[event.kind],
                         event.error_code,
                         event.severity,
+                        event.amount,
                     )
                 )
                 self._accounting.apply(
@@ -271,15 +357,19 @@ class Store:
                     timestamp=min(event.timestamp, now),
                     code=event.error_code,
                     severity=event.severity,
+                    amount=event.amount,
                     delta=delta,
                 )
             await self._db.executemany(
-                "INSERT INTO events (ts, printer, kind, code, severity) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO events (ts, printer, kind, code, severity, amount) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self._accounting.checkpoint(now, delta)
             await self._apply_delta(delta)
             await self._save_printer_state()
+            if jobs:
+                await self._save_open_jobs(jobs)
             await self._save_fleet(fleet, now)
             if now - self._last_prune >= PRUNE_EVERY_SECONDS:
                 await self._prune(now)
@@ -303,31 +393,47 @@ class Store:
         )
 
     async def _apply_delta(self, delta: RollupDelta) -> None:
-        columns = ", ".join(ROLLUP_COLUMNS)
-        placeholders = ", ".join("?" for _ in ROLLUP_COLUMNS)
-        updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COLUMNS)
+        await self._db.executemany(_UPSERT_ROLLUP, _rollup_rows(delta))
         await self._db.executemany(
-            f"INSERT INTO daily_rollups (day, family, model, {columns}) "  # noqa: S608
-            f"VALUES (?, ?, ?, {placeholders}) "
-            f"ON CONFLICT (day, family, model) DO UPDATE SET {updates}",
-            [(*key, *values) for key, values in delta.rollups.items()],
-        )
-        await self._db.executemany(
-            "INSERT INTO daily_errors (day, family, code, severity, count) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (day, family, code, severity) DO UPDATE SET count = count + excluded.count",
+            "INSERT INTO printer_errors (day, printer, code, severity, count) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, printer, code, severity) "
+            "DO UPDATE SET count = count + excluded.count",
             [(*key, count) for key, count in delta.errors.items()],
         )
 
     async def _save_printer_state(self) -> None:
         await self._db.executemany(
-            "INSERT INTO printer_state (printer, online_since, printing_since) VALUES (?, ?, ?) "
+            "INSERT INTO printer_state (printer, online_since, printing_since, paused_since, "
+            "job_open) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (printer) DO UPDATE SET online_since = excluded.online_since, "
-            "printing_since = excluded.printing_since",
+            "printing_since = excluded.printing_since, paused_since = excluded.paused_since, "
+            "job_open = excluded.job_open",
             [
-                (printer, account.online_since, account.printing_since)
+                (
+                    printer,
+                    account.online_since,
+                    account.printing_since,
+                    account.paused_since,
+                    int(account.job_open),
+                )
                 for printer, account in self._accounting.accounts.items()
             ],
         )
+
+    async def _save_open_jobs(self, jobs: dict[str, JobState]) -> None:
+        for key, job in jobs.items():
+            printer = self._printer_ids.get(key)
+            if printer is None:
+                continue
+            if job.open:
+                self._open_jobs[key] = job
+                await self._db.execute(
+                    "INSERT INTO open_jobs (printer, state) VALUES (?, ?) "
+                    "ON CONFLICT (printer) DO UPDATE SET state = excluded.state",
+                    (printer, json.dumps(job.as_dict(), separators=(",", ":"))),
+                )
+            elif self._open_jobs.pop(key, None) is not None:
+                await self._db.execute("DELETE FROM open_jobs WHERE printer = ?", (printer,))
 
     async def _save_fleet(self, fleet: tuple[FleetSnapshot, float] | None, now: float) -> None:
         """The fleet is stored per ISO week (latest wins), so a past week keeps its end-of-week fleet;
@@ -380,39 +486,52 @@ class Store:
     # --- reading aggregates --------------------------------------------------------------------
 
     async def aggregate(self, start: datetime, end: datetime, now: datetime) -> WeekAggregate:
-        """Sum the daily rollups of [start, end); uptime from sessions up to `now`."""
+        """Sum the per-printer rollups of [start, end); uptime from sessions up to `now`."""
         first_day, end_day = epoch_day(start.timestamp()), epoch_day(end.timestamp())
+        printers: dict[str, PrinterFigures] = {}
         async with self._db.execute(
-            "SELECT total(jobs_started), total(jobs_completed), total(jobs_failed), "
-            "total(jobs_cancelled), total(print_seconds), total(online_seconds) "
-            "FROM daily_rollups WHERE day >= ? AND day < ?",
+            "SELECT p.key, p.family, p.model, total(r.jobs_started), total(r.jobs_completed), "
+            "total(r.jobs_failed), total(r.jobs_cancelled), total(r.jobs_ended), "
+            "total(r.print_seconds), total(r.paused_seconds), total(r.online_seconds), "
+            "sum(r.filament_m), total(r.errors) "
+            "FROM printer_rollups r JOIN printers p ON p.id = r.printer "
+            "WHERE r.day >= ? AND r.day < ? GROUP BY r.printer",
             (first_day, end_day),
         ) as cursor:
-            totals = await cursor.fetchone()
-        assert totals is not None
-        errors_by_code: dict[tuple[str, str], int] = {}
-        errors_by_severity: dict[str, int] = {}
+            async for row in cursor:
+                printers[row[0]] = PrinterFigures(
+                    row[1],
+                    row[2],
+                    JobFigures(
+                        jobs_started=int(row[3]),
+                        jobs_completed=int(row[4]),
+                        jobs_failed=int(row[5]),
+                        jobs_cancelled=int(row[6]),
+                        jobs_ended_without_outcome=int(row[7]),
+                        print_seconds=row[8],
+                        paused_seconds=row[9],
+                        online_seconds=row[10],
+                        filament_m=row[11],
+                        errors=int(row[12]),
+                    ),
+                )
         async with self._db.execute(
-            "SELECT family, code, severity, sum(count) FROM daily_errors "
-            "WHERE day >= ? AND day < ? GROUP BY family, code, severity",
+            "SELECT p.family, p.model, e.code, e.severity, sum(e.count) "
+            "FROM printer_errors e JOIN printers p ON p.id = e.printer "
+            "WHERE e.day >= ? AND e.day < ? GROUP BY p.family, p.model, e.code, e.severity",
             (first_day, end_day),
         ) as cursor:
-            async for family, code, severity, count in cursor:
-                errors_by_code[family, code] = errors_by_code.get((family, code), 0) + count
-                errors_by_severity[severity] = errors_by_severity.get(severity, 0) + count
-        return WeekAggregate(
-            period_start=start,
-            period_end=end,
+            errors = [
+                (str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]))
+                async for row in cursor
+            ]
+        return build_aggregate(
+            start,
+            end,
             fleet=await self._fleet_for_week(start),
-            jobs_started=int(totals[0]),
-            jobs_completed=int(totals[1]),
-            jobs_failed=int(totals[2]),
-            jobs_cancelled=int(totals[3]),
-            print_seconds=totals[4],
-            online_seconds=totals[5],
+            printers=printers,
+            errors=errors,
             uptime_seconds=await self._uptime_seconds(start.timestamp(), end.timestamp(), now),
-            errors_by_code=errors_by_code,
-            errors_by_severity=errors_by_severity,
         )
 
     async def _fleet_for_week(self, start: datetime) -> dict[str, dict[str, int]]:
@@ -644,35 +763,36 @@ class Store:
                     "kind": KINDS_BY_CODE[kind].value,
                     "error_code": code,
                     "severity": severity,
+                    "amount": amount,
                 }
-                for ts, key, kind, code, severity in await self._rows(
-                    "SELECT e.ts, p.key, e.kind, e.code, e.severity FROM events e "
+                for ts, key, kind, code, severity, amount in await self._rows(
+                    "SELECT e.ts, p.key, e.kind, e.code, e.severity, e.amount FROM events e "
                     "JOIN printers p ON p.id = e.printer ORDER BY e.id"
                 )
             ],
-            "daily_rollups": [
+            "printer_rollups": [
                 {
                     "day": iso_z(_dt(row[0] * DAY_SECONDS))[:10],
-                    "family": row[1],
-                    "model": row[2],
-                    **dict(zip(ROLLUP_COLUMNS, row[3:], strict=True)),
+                    "printer": row[1],
+                    **dict(zip((*ROLLUP_COLUMNS, "filament_m"), row[2:], strict=True)),
                 }
                 for row in await self._rows(
-                    f"SELECT day, family, model, {', '.join(ROLLUP_COLUMNS)} "  # noqa: S608
-                    "FROM daily_rollups ORDER BY day, family, model"
+                    f"SELECT r.day, p.key, {', '.join('r.' + c for c in ROLLUP_COLUMNS)}, "  # noqa: S608
+                    "r.filament_m FROM printer_rollups r JOIN printers p ON p.id = r.printer "
+                    "ORDER BY r.day, p.id"
                 )
             ],
-            "daily_errors": [
+            "printer_errors": [
                 {
                     "day": iso_z(_dt(day * DAY_SECONDS))[:10],
-                    "family": family,
+                    "printer": key,
                     "code": code,
                     "severity": severity,
                     "count": count,
                 }
-                for day, family, code, severity, count in await self._rows(
-                    "SELECT day, family, code, severity, count FROM daily_errors "
-                    "ORDER BY day, family, code, severity"
+                for day, key, code, severity, count in await self._rows(
+                    "SELECT e.day, p.key, e.code, e.severity, e.count FROM printer_errors e "
+                    "JOIN printers p ON p.id = e.printer ORDER BY e.day, p.id, e.code, e.severity"
                 )
             ],
             "weekly_fleet": [
@@ -726,9 +846,10 @@ class Store:
             for table in (
                 "events",
                 "printer_state",
+                "open_jobs",
+                "printer_rollups",
+                "printer_errors",
                 "printers",
-                "daily_rollups",
-                "daily_errors",
                 "weekly_fleet",
                 "runtime_sessions",
                 "outbox",
@@ -736,6 +857,7 @@ class Store:
             ):
                 await self._db.execute(f"DELETE FROM {table}")  # noqa: S608
         self._printer_ids.clear()
+        self._open_jobs.clear()
         self._accounting = Accounting()
         self._fleet = self._fleet_week = None
         await self._db.execute("VACUUM")

@@ -261,10 +261,10 @@ async def test_settings_export_and_local_deletion(engine: UsageEngine, clock: Cl
     assert exported["schema_version"] == SCHEMA_VERSION
     assert exported["settings"]["kept"] == "yes"
     assert exported["printers"] == [{"key": "p1", "family": "bambu_lab", "model": "X1C"}]
-    assert exported["daily_errors"] == [
-        {"day": "2026-11-09", "family": "bambu_lab", "code": "E1", "severity": "common", "count": 1}
+    assert exported["printer_errors"] == [
+        {"day": "2026-11-09", "printer": "p1", "code": "E1", "severity": "common", "count": 1}
     ]
-    assert exported["daily_rollups"][0]["errors"] == 1
+    assert exported["printer_rollups"][0]["errors"] == 1
     assert exported["weekly_fleet"][0]["fleet"] == {
         "bambu_lab": {"P1S": 1, "X1C": 2},
         "klipper": {"unknown": 1},
@@ -276,8 +276,8 @@ async def test_settings_export_and_local_deletion(engine: UsageEngine, clock: Cl
     for table in (
         "events",
         "printers",
-        "daily_rollups",
-        "daily_errors",
+        "printer_rollups",
+        "printer_errors",
         "weekly_fleet",
         "outbox",
         "audit_log",
@@ -312,9 +312,8 @@ async def test_a_printer_that_changes_model_is_counted_under_the_new_one(
     engine.record(event(EventKind.JOB_COMPLETED, clock.now, model="X1C"))
     exported = await engine.export_all()
     assert exported["printers"] == [{"key": "p1", "family": "bambu_lab", "model": "X1C"}]
-    assert {
-        (r["model"], r["jobs_started"], r["jobs_completed"]) for r in exported["daily_rollups"]
-    } == {
-        ("unknown", 1, 0),
-        ("X1C", 0, 1),
+    # Rollups are per printer: its whole history counts under what it is now.
+    week = await engine.aggregate(clock.now)
+    assert {key: (f.jobs_started, f.jobs_completed) for key, f in week.by_model.items()} == {
+        ("bambu_lab", "X1C"): (1, 1)
     }

@@ -7,29 +7,41 @@ from typing import Any
 
 import pytest
 
-from custom_components.printernizer_usage.engine.aggregate import WeekAggregate
+from custom_components.printernizer_usage.engine.aggregate import (
+    JobFigures,
+    PrinterFigures,
+    WeekAggregate,
+    build_aggregate,
+)
 from custom_components.printernizer_usage.engine.payload import build_payload, clean
 from tests.payloads import load_payloads
 
 from .conftest import WEEK_46, context
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "payload.md"
-FARM = WeekAggregate(
-    period_start=WEEK_46,
-    period_end=WEEK_46 + timedelta(days=7),
+H = 3600.0
+FARM = build_aggregate(
+    WEEK_46,
+    WEEK_46 + timedelta(days=7),
     fleet={"bambu_lab": {"X1C": 2, "P1S": 1}, "klipper": {"unknown": 1}, "prusa": {"unknown": 1}},
-    jobs_started=40,
-    jobs_completed=33,
-    jobs_failed=4,
-    jobs_cancelled=3,
-    print_seconds=212.5 * 3600,
-    online_seconds=801.25 * 3600,
-    uptime_seconds=166.2 * 3600,
-    errors_by_code={
-        ("bambu_lab", "0300_0100_0001_0001"): 4,
-        ("bambu_lab", "0500_0200_0002_0001"): 2,
+    printers={
+        "x1c-a": PrinterFigures(
+            "bambu_lab", "X1C", JobFigures(14, 12, 1, 1, 0, 80 * H, 1.5 * H, 160 * H, 412.5, 4)
+        ),
+        "x1c-b": PrinterFigures(
+            "bambu_lab", "X1C", JobFigures(10, 8, 2, 0, 0, 60.25 * H, 0, 167 * H, 301.25, 2)
+        ),
+        "p1s": PrinterFigures("bambu_lab", "P1S", JobFigures(6, 5, 0, 1, 0, 30 * H, 0, 140 * H)),
+        "voron": PrinterFigures(
+            "klipper", "unknown", JobFigures(6, 4, 1, 0, 1, 30.25 * H, 10 * H, 168 * H, 95.0)
+        ),
+        "mk4": PrinterFigures("prusa", "unknown", JobFigures(4, 4, 0, 0, 0, 12 * H, 0, 166.25 * H)),
     },
-    errors_by_severity={"serious": 2, "common": 4},
+    errors=[
+        ("bambu_lab", "X1C", "HMS_0300_0100_0001_0001", "common", 4),
+        ("bambu_lab", "X1C", "0500_4001", "serious", 2),
+    ],
+    uptime_seconds=166.2 * H,
 )
 SUBMITTED = datetime(2026, 11, 16, 4, 37, 12, tzinfo=UTC)
 
@@ -101,3 +113,31 @@ def test_strings_and_maps_respect_the_receiver_limits() -> None:
     assert built["installation"]["platform"] == "linux_"
     assert clean("x" * 100) == "x" * 64
     assert clean("") == "unknown"
+
+
+def test_the_per_model_breakdown_adds_up_to_the_fleet_totals() -> None:
+    built = build_payload(FARM, context(), submitted_at=SUBMITTED)
+    stats, breakdown = built["usage_stats"], built["usage_by_model"]
+    for name in (
+        "jobs_started",
+        "jobs_completed",
+        "jobs_failed",
+        "jobs_cancelled",
+        "jobs_ended_without_outcome",
+        "active_printers",
+    ):
+        assert sum(entry[name] for entry in breakdown) == stats[name], name
+    for name in ("print_hours", "paused_hours", "filament_m"):
+        assert sum(entry.get(name, 0) for entry in breakdown) == pytest.approx(stats[name]), name
+    model_counts = built["printer_fleet"]["printer_model_counts"]
+    assert {(e["family"], e["model"]): e["printers"] for e in breakdown} == {
+        (family, model): count
+        for family, models in model_counts.items()
+        for model, count in models.items()
+    }
+    errors = built["errors_by_model"]
+    assert sum(e["count"] for e in errors) == built["error_summary"]["total_errors"]
+    assert {(e["family"], e["model"], e["code"]) for e in errors} == {
+        ("bambu_lab", "X1C", "HMS_0300_0100_0001_0001"),
+        ("bambu_lab", "X1C", "0500_4001"),
+    }
