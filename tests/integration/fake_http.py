@@ -33,6 +33,11 @@ class FakeHttpDevice:
     def powered(self) -> bool:
         return self._site is not None
 
+    @property
+    def state_label(self) -> str:
+        """What the device is doing, as the test set it (for time accounting and messages)."""
+        raise NotImplementedError
+
     def paths(self) -> list[str]:
         return [path for _, path in self.requests]
 

@@ -119,6 +119,12 @@ class FakeOctoPrint(FakeHttpDevice):
         self._print_time = 0.0
 
     @property
+    def state_label(self) -> str:
+        if not self.powered:
+            return "powered off"
+        return self.state_text if self.operational else f"{self.state_text} (409)"
+
+    @property
     def print_time(self) -> int | None:
         """OctoPrint's `progress.printTime` (seconds the job has been running)."""
         self._settle()

@@ -82,6 +82,10 @@ class FakePrusaLink(FakeHttpDevice):
         self.progress = progress
 
     @property
+    def state_label(self) -> str:
+        return self.state if self.powered else "powered off"
+
+    @property
     def time_printing(self) -> int:
         """The job's `time_printing` (seconds spent in PRINTING)."""
         self._settle()

@@ -8,9 +8,10 @@ status sensors; our integration finds them in the registries like any other prin
 poll interval, read from its coordinator, and the timers that are due fire.
 """
 
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,7 @@ class RealPrinter[F: FakeHttpDevice]:
     entry: ConfigEntry[Any]
     device_id: str
     status_entity_id: str
+    _interval: timedelta | None = None
 
     @property
     def coordinator(self) -> DataUpdateCoordinator[Any]:
@@ -67,10 +69,12 @@ class RealPrinter[F: FakeHttpDevice]:
 
     @property
     def poll_interval(self) -> timedelta:
-        """The integration's own poll interval (its coordinator's), not a guess."""
-        interval = self.coordinator.update_interval
-        assert interval is not None
-        return interval
+        """The integration's own poll interval (its coordinator's, as it was when last read while the
+        entry was loaded), not a guess."""
+        if self.entry.state is ConfigEntryState.LOADED:
+            self._interval = self.coordinator.update_interval
+        assert self._interval is not None
+        return self._interval
 
     def status(self, hass: HomeAssistant) -> State:
         state = hass.states.get(self.status_entity_id)
@@ -200,10 +204,120 @@ async def figures(usage_entry: MockConfigEntry) -> WeekAggregate:
     return aggregate
 
 
-async def restart_usage(hass: HomeAssistant, usage_entry: MockConfigEntry) -> None:
-    """Stop Printernizer Usage's entry (its store is closed, buffered events written) and start it
-    again, as a restart of Home Assistant does to it."""
-    assert await hass.config_entries.async_unload(usage_entry.entry_id)
-    await hass.async_block_till_done()
-    assert await hass.config_entries.async_setup(usage_entry.entry_id)
-    await hass.async_block_till_done()
+async def stop_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Unload a config entry (Printernizer Usage: its store is closed, everything buffered written)."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def start_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+# --- driving a printer through jobs -------------------------------------------------------------
+
+
+@dataclass
+class Drive[F: FakeHttpDevice]:
+    """Holds the fake printer in states for whole polls and keeps the books: how long each served
+    state lasted (`seconds`) and what Home Assistant's status entity showed after each poll (`seen`)."""
+
+    hass: HomeAssistant
+    freezer: FrozenDateTimeFactory
+    printer: RealPrinter[F]
+    usage: MockConfigEntry
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    seen: list[tuple[str, str]] = field(default_factory=list)  # (served, shown) per poll
+
+    @property
+    def fake(self) -> F:
+        return self.printer.fake
+
+    @property
+    def poll_seconds(self) -> float:
+        return self.printer.poll_interval.total_seconds()
+
+    async def hold(self, polls: int, *, note: str | None = None) -> None:
+        """Let `polls` polls pass with the fake as it is now (`note`: what `seen` records instead of
+        the status entity, e.g. while an entry is stopped)."""
+        interval = self.printer.poll_interval
+        for _ in range(polls):
+            await advance(self.hass, self.freezer, interval)
+            self.seconds[self.fake.state_label] += interval.total_seconds()
+            self.look(note)
+
+    def look(self, note: str | None = None) -> None:
+        """Record what the status entity shows now."""
+        state = self.hass.states.get(self.printer.status_entity_id)
+        shown = "absent" if state is None else state.state
+        self.seen.append((self.fake.state_label, shown if note is None else f"{shown} ({note})"))
+
+    def time_in(self, *labels: str) -> float:
+        """Simulated seconds spent in the given served states."""
+        return sum(self.seconds[label] for label in labels)
+
+    def shown(self) -> list[str]:
+        """The status entity's successive values (repeats collapsed)."""
+        values: list[str] = []
+        for _, shown in self.seen:
+            if not values or values[-1] != shown:
+                values.append(shown)
+        return values
+
+    def story(self) -> str:
+        """The served states and what Home Assistant showed, e.g. `Printing→printing x6, …`."""
+        runs: list[list[Any]] = []
+        for pair in self.seen:
+            if runs and runs[-1][0] == pair:
+                runs[-1][1] += 1
+            else:
+                runs.append([pair, 1])
+        return ", ".join(f"{served}→{shown} x{count}" for (served, shown), count in runs)
+
+    async def figures(self) -> WeekAggregate:
+        return await figures(self.usage)
+
+    async def restart_usage(self, *, polls_down: int = 0) -> None:
+        """Printernizer Usage stops, `polls_down` polls pass (the printer goes on), it starts again."""
+        await stop_entry(self.hass, self.usage)
+        await self.hold(polls_down, note="Printernizer Usage stopped")
+        await start_entry(self.hass, self.usage)
+
+    async def expect(
+        self,
+        *,
+        started: int,
+        completed: int = 0,
+        failed: int = 0,
+        cancelled: int = 0,
+        ended_without_outcome: int = 0,
+        print_seconds: float,
+        paused_seconds: float = 0.0,
+    ) -> WeekAggregate:
+        """Compare the engine's figures with the expected ones (times within one poll interval) and
+        fail with every difference, the figures and the state sequence."""
+        aggregate = await self.figures()
+        tolerance = self.poll_seconds
+        counts = {
+            "jobs_started": started,
+            "jobs_completed": completed,
+            "jobs_failed": failed,
+            "jobs_cancelled": cancelled,
+            "jobs_ended_without_outcome": ended_without_outcome,
+        }
+        times = {"print_seconds": print_seconds, "paused_seconds": paused_seconds}
+        problems: list[str] = []
+        actual: dict[str, object] = {}
+        for name, wanted in counts.items():
+            actual[name] = value = getattr(aggregate, name, "<missing>")
+            if value != wanted:
+                problems.append(f"{name} = {value}, expected {wanted}")
+        for name, wanted_seconds in times.items():
+            actual[name] = value = getattr(aggregate, name, "<missing>")
+            if not isinstance(value, float | int) or abs(value - wanted_seconds) > tolerance:
+                problems.append(f"{name} = {value}, expected {wanted_seconds} ± {tolerance:g}")
+        assert not problems, (
+            "; ".join(problems) + f"\n  figures: {actual}\n  served→shown per poll: {self.story()}"
+        )
+        return aggregate
