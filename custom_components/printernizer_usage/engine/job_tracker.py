@@ -12,6 +12,7 @@ Timestamps are POSIX seconds. The tracker never reads a clock: debounced disconn
 Bambu Lab's pending outcomes are resolved by the next observation or `poll` with a later timestamp.
 """
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -151,8 +152,8 @@ class PrinterTracker:
         return self._job.open
 
     def snapshot(self) -> JobState:
-        """The open job as it must survive a restart (a copy)."""
-        return JobState.from_dict(self._job.as_dict())
+        """The open job as it must survive a restart (a copy: every field is immutable)."""
+        return copy.copy(self._job)
 
     # --- observations -----------------------------------------------------------------------------
 

@@ -35,7 +35,28 @@ BAMBU_MODELS = frozenset(
     }
 )
 _BAMBU_ALIASES = {"X1CARBON": "X1C"}
-_SAFE_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,31}")
+# Elegoo machine names (the integration's device model is the printer's `MachineName`). Only these are
+# aggregated, so a renamed or unknown machine can never carry free text out.
+ELEGOO_MODELS = frozenset(
+    {
+        "Centauri Carbon",
+        "Centauri Carbon 2",
+        "Centauri",
+        "Neptune 4",
+        "Neptune 4 Pro",
+        "Neptune 4 Plus",
+        "Neptune 4 Max",
+        "Saturn 3 Ultra",
+        "Saturn 4",
+        "Saturn 4 Ultra",
+        "Saturn 4 Ultra 16K",
+        "Mars 4 Ultra",
+        "Mars 5",
+        "Mars 5 Ultra",
+        "Jupiter SE",
+    }
+)
+_ELEGOO_BY_KEY = {re.sub(r"[^A-Z0-9]", "", name.upper()): name for name in ELEGOO_MODELS}
 
 
 class Phase(Enum):
@@ -200,16 +221,17 @@ def family_for_platform(platform: str) -> str | None:
 
 
 def normalize_model(family: str, raw_model: str | None) -> str:
-    """A model name safe to aggregate: Bambu Lab models upper-case from the known list, Elegoo machine
-    names when they look like one, `unknown` otherwise (PrusaLink, OctoPrint and Moonraker report none)."""
+    """A model name safe to aggregate: Bambu Lab and Elegoo models from their known lists, `unknown`
+    otherwise (PrusaLink, OctoPrint and Moonraker report none; no free text ever passes)."""
     if not raw_model:
         return UNKNOWN_MODEL
     if family == "bambu_lab":
         compact = re.sub(r"[\s_-]", "", raw_model).upper()
         compact = _BAMBU_ALIASES.get(compact, compact)
         return compact if compact in BAMBU_MODELS else UNKNOWN_MODEL
-    if family == "elegoo" and _SAFE_MODEL.fullmatch(raw_model.strip()):
-        return raw_model.strip()
+    if family == "elegoo":
+        key = re.sub(r"[^A-Z0-9]", "", raw_model.upper()).removeprefix("ELEGOO")
+        return _ELEGOO_BY_KEY.get(key, UNKNOWN_MODEL)
     return UNKNOWN_MODEL
 
 
