@@ -14,6 +14,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 MAX_ITEMS = 64
 MAX_COUNT = 1_000_000
 MAX_HOURS = 100_000.0
+MAX_FILAMENT_M = 1_000_000.0
 TEXT_PATTERN = r"\A[A-Za-z0-9 _.:+/-]*\Z"
 
 Text = Annotated[str, Meta(max_length=64, pattern=TEXT_PATTERN)]
@@ -21,6 +22,7 @@ RequiredText = Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT_PAT
 Key = Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 Hours = Annotated[float, Meta(ge=0, le=MAX_HOURS)]
+Metres = Annotated[float, Meta(ge=0, le=MAX_FILAMENT_M)]
 WholeHours = Annotated[int, Meta(ge=0, le=int(MAX_HOURS))]
 Days = Annotated[int, Meta(ge=0, le=31)]
 CountryCode = Annotated[str, Meta(min_length=2, max_length=2, pattern=r"\A[A-Z]{2}\Z")]
@@ -92,8 +94,43 @@ class UsageStats11(UsageStats10, kw_only=True):
     jobs_completed: Count | UnsetType = UNSET
     jobs_failed: Count | UnsetType = UNSET
     jobs_cancelled: Count | UnsetType = UNSET
-    print_hours: Hours | UnsetType = UNSET
+    print_hours: Hours | UnsetType = UNSET  # time printing; pauses are paused_hours
     printer_online_hours: Hours | UnsetType = UNSET
+    # additive 1.1 fields (docs/payload.md, "Schema 1.1 additions")
+    jobs_ended_without_outcome: Count | UnsetType = UNSET
+    paused_hours: Hours | UnsetType = UNSET
+    filament_m: Metres | UnsetType | None = UNSET
+    active_printers: Count | UnsetType = UNSET
+
+
+class ModelUsage(Struct, kw_only=True):
+    """One (family, model) bucket of a week's usage; keys as in printer_fleet.printer_model_counts."""
+
+    family: Key
+    model: Key
+    printers: Count
+    active_printers: Count
+    jobs_started: Count
+    jobs_completed: Count
+    jobs_failed: Count
+    jobs_cancelled: Count
+    jobs_ended_without_outcome: Count
+    print_hours: Hours
+    paused_hours: Hours
+    filament_m: Metres | None = None
+
+
+class ModelErrors(Struct, kw_only=True):
+    """How often one printer error code occurred on one (family, model) in the week."""
+
+    family: Key
+    model: Key
+    code: Key
+    count: Count
+
+
+UsageByModel = Annotated[list[ModelUsage], Meta(max_length=MAX_ITEMS)]
+ErrorsByModel = Annotated[list[ModelErrors], Meta(max_length=MAX_ITEMS)]
 
 
 class Payload11(Struct, kw_only=True):
@@ -105,6 +142,8 @@ class Payload11(Struct, kw_only=True):
     usage_stats: UsageStats11
     error_summary: Counts = msgspec.field(default_factory=dict)
     errors_by_code: Counts | UnsetType = UNSET
+    usage_by_model: UsageByModel | UnsetType = UNSET
+    errors_by_model: ErrorsByModel | UnsetType = UNSET
 
 
 Payload = Payload10 | Payload11

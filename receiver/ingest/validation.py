@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from receiver.errors import ApiError
+from receiver.ingest.breakdown import check_breakdown
 from receiver.ingest.countries import is_country_code
 from receiver.ingest.schema import (
     SUPPORTED_VERSIONS,
@@ -112,6 +113,8 @@ def decode_payload(body: bytes, now: datetime) -> ValidPayload:
             "period.end lies in the future; submit a period only after it has ended",
             [{"field": "$.period.end", "problem": "in the future"}],
         )
+    if isinstance(payload, Payload11):
+        check_breakdown(payload)
     return ValidPayload(
         payload=payload,
         schema_version=version if version == "1.0" else "1.1",
