@@ -18,6 +18,28 @@ find_python() {
   return 1
 }
 
+# No suitable Python: get one, say how, and cache it (~/.cache/py314) for the next run.
+get_python() {
+  local found
+  if command -v uv >/dev/null 2>&1; then
+    echo "==> no Python >= $MIN_PY found: trying 'uv python install 3.14'" >&2
+    if uv python install 3.14 >&2 && found="$(uv python find 3.14 2>/dev/null)" \
+      && PYTHON="$found" find_python; then
+      return 0
+    fi
+  fi
+  if [ -x "${PY314_PREFIX:-$HOME/.cache/py314}/usr/bin/python3.14" ]; then
+    PYTHON="${PY314_PREFIX:-$HOME/.cache/py314}/usr/bin/python3.14" find_python && return 0
+  fi
+  if [ "$(uname -m)" = x86_64 ] && command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then
+    echo "==> no Python >= $MIN_PY found: installing a private one from Debian's packages into" \
+      "${PY314_PREFIX:-$HOME/.cache/py314} (scripts/install-python314.sh; nothing system-wide)" >&2
+    found="$(bash "$ROOT/scripts/install-python314.sh" | tail -n 1)" || return 1
+    PYTHON="$found" find_python && return 0
+  fi
+  return 1
+}
+
 ensure_venv() {
   local want_extras="$1" stamp python
   stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)-$want_extras"
@@ -25,12 +47,11 @@ ensure_venv() {
     return 0
   fi
   if [ ! -x "$VENV/bin/python" ]; then
-    if ! python="$(find_python)"; then
+    if ! python="$(find_python)" && ! python="$(get_python)"; then
       cat >&2 <<MSG
-error: Python >= $MIN_PY is required (Home Assistant 2026.x needs it), but neither \$PYTHON nor
-python3.14 on PATH is one.
-  - Install Python 3.14 (python.org, your distribution, pyenv or uv: 'uv python install 3.14'), or
-  - on Debian/Ubuntu x86_64 without it: run ../shared/tools/bootstrap-python314.sh if you have it,
+error: Python >= $MIN_PY is required (Home Assistant 2026.x needs it). None was found (\$PYTHON,
+python3.14 on PATH, uv's or the cached private one) and none could be installed:
+  - install Python 3.14 (python.org, your distribution, pyenv or 'uv python install 3.14'),
 then run again with PYTHON=/path/to/python3.14 if it is not on PATH.
 MSG
       exit 2
