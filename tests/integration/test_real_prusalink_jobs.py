@@ -188,7 +188,8 @@ async def test_busy_while_idle_is_not_a_job(drive: Drive[FakePrusaLink]) -> None
 
 async def test_power_panic_recovery_stays_the_same_job(drive: Drive[FakePrusaLink]) -> None:
     """Power lost mid-print: the printer is unreachable for one poll, BUSY while it recovers
-    (re-heating, homing), then PRINTING the same job to the end. One job, completed, never failed."""
+    (re-heating, homing), then PRINTING the same job to the end. One job, completed, never failed.
+    The recovery is the job halted, not printing: paused time, like ATTENTION mid-job."""
     drive.fake.set_state("PRINTING", progress=5.0)
     await drive.hold(3)
     await drive.fake.power_off()
@@ -202,7 +203,12 @@ async def test_power_panic_recovery_stays_the_same_job(drive: Drive[FakePrusaLin
     await drive.hold(2)
 
     assert drive.shown() == ["printing", "unavailable", "busy", "printing", "finished"]
-    await drive.expect(started=1, completed=1, print_seconds=drive.time_in("PRINTING"))
+    await drive.expect(
+        started=1,
+        completed=1,
+        print_seconds=drive.time_in("PRINTING"),
+        paused_seconds=drive.time_in("BUSY"),
+    )
 
 
 async def test_paused_time_is_paused_hours_not_print_hours(drive: Drive[FakePrusaLink]) -> None:
