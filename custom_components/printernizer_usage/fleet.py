@@ -85,11 +85,23 @@ class FleetObserver:
         self._unsubs: list[CALLBACK_TYPE] = []
         self._refresh_requested = False
         self._dirty: set[str] = set()  # device ids whose entities changed in this loop iteration
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def printers(self) -> dict[str, WatchedPrinter]:
         """The printers observed now, by device id."""
         return self._printers
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `listener` after every rescan (printers added, removed or their devices changed)."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(listener)
+
+        return remove
 
     @callback
     def async_start(self) -> None:
@@ -187,6 +199,8 @@ class FleetObserver:
         self._unsub_states = async_track_state_change_event(
             self._hass, list(self._by_entity_id), self._async_state_changed
         )
+        for listener in list(self._listeners):
+            listener()
 
     @callback
     def _async_entity_registry_updated(
