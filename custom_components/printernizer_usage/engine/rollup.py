@@ -60,6 +60,9 @@ class PrinterAccount:
     printing_since: float | None = None
     paused_since: float | None = None
     job_open: bool = False
+    # What the last run credited up to: an event dated earlier (an entity that changed before a restart
+    # of this integration) opens intervals from here, so nothing is credited twice.
+    credited_until: float | None = None
 
 
 @dataclass(slots=True)
@@ -102,6 +105,8 @@ class Accounting:
         delta: RollupDelta,
     ) -> None:
         account = self.accounts[printer]
+        if account.credited_until is not None:
+            timestamp = max(timestamp, account.credited_until)
         day = epoch_day(timestamp)
         if kind is EventKind.PRINTER_DISCONNECTED:
             _close(account, "online_since", ONLINE_SECONDS, printer, timestamp, delta)
@@ -157,6 +162,13 @@ class Accounting:
         """A new Home Assistant run: no time is credited until the printers are observed again (open
         jobs stay open: their trackers resume them)."""
         for account in self.accounts.values():
+            credited = [
+                since
+                for since in (account.online_since, account.printing_since, account.paused_since)
+                if since is not None
+            ]
+            if credited:
+                account.credited_until = max(credited)
             account.online_since = None
             account.printing_since = None
             account.paused_since = None

@@ -302,12 +302,16 @@ class Store:
     # --- run-time sessions (uptime) ------------------------------------------------------------
 
     async def start_session(self) -> None:
-        """A new Home Assistant run: uptime counts from now; open intervals of the last run are closed
-        at what was credited (the last write), never assumed to have continued."""
+        """A new run: uptime counts from now; open intervals of the last run are closed at what was
+        credited (the last write), never assumed to have continued, and nothing is credited twice."""
         now = self._clock()
         self._accounting.forget_open_intervals()
         async with self._transaction():
-            await self._db.execute("DELETE FROM printer_state")
+            # Open jobs stay open (`job_open`); their trackers resume them.
+            await self._db.execute(
+                "UPDATE printer_state SET online_since = NULL, printing_since = NULL, "
+                "paused_since = NULL"
+            )
             cursor = await self._db.execute(
                 "INSERT INTO runtime_sessions (started_at, last_seen_at) VALUES (?, ?)", (now, now)
             )
