@@ -76,6 +76,9 @@ async def test_bambu_bus_events_count_errors_and_jobs(
     bambu = add_bambu_printer(hass)
     entry = await set_up_integration()
 
+    # The job is opened by the state (the event also fires for calibrations), closed by the event.
+    bambu.set_state(hass, "running")
+    await hass.async_block_till_done()
     for event_type in ("event_print_started", "event_print_canceled"):
         hass.bus.async_fire(
             "bambu_lab_event",

@@ -134,6 +134,9 @@ class PrinterTracker:
             None  # Bambu Lab: an outcome state awaits its event
         )
         self._pending_phase: Phase | None = None
+        # A bus event closed the job while the job-state entity still shows it active (Bambu Lab's
+        # cancel fires while `print_status` still reads `running`): that state opens no new job.
+        self._outcome_ahead_of_state = False
         self._reading = _Reading()
         # Bambu Lab without HMS/print-error entities: errors are counted from the bus events.
         self.errors_from_bus = False
@@ -173,7 +176,13 @@ class PrinterTracker:
             events.append(self._event(EventKind.PRINTER_CONNECTED, timestamp))
         if phase is Phase.UNKNOWN:
             return events
-        if self._pending_phase is not None and phase is not self._pending_phase:
+        if (
+            self._pending_phase is not None
+            and phase is not self._pending_phase
+            # A failure event ahead of the state waits for the state or a cancel, not for the
+            # next report of the state it is ahead of.
+            and (phase not in ACTIVE or self._phase not in ACTIVE)
+        ):
             events.extend(self._settle_pending(timestamp))
         if phase is not self._phase:
             events.extend(self._state_error(value, phase, timestamp))
@@ -245,14 +254,15 @@ class PrinterTracker:
         """A Bambu Lab `bambu_lab_event` of this printer (only its type and code are read).
 
         A finish or a cancel closes the job at once (the state that follows finds it closed: one
-        outcome per job, whatever duplicates arrive); a failure waits for a cancel that may follow.
+        outcome per job, whatever duplicates arrive, and the state that still shows the job active
+        does not open another); a failure waits for a cancel that may follow. A start opens nothing:
+        the state does (`prepare`/`running`), once `print_type` tells a print from a calibration.
         Errors come from the HMS and print-error entities when the printer has them (`errors_from_bus`
         False): the HMS event carries only the first code of the list and repeats it at every change."""
         events = self.poll(timestamp)
         job = self._job
         if event_type == "event_print_started":
-            if not job.open:
-                events.extend(self._open(Phase.STARTING, timestamp, EventKind.JOB_STARTED))
+            self._outcome_ahead_of_state = False
             return events
         if event_type in ("event_print_error_cleared", "event_printer_error_cleared"):
             self._bus_errors.clear()
@@ -272,10 +282,10 @@ class PrinterTracker:
             return events
         if is_cancel:
             job.cancel = True
-            events.extend(self._close(Phase.CANCELLED, timestamp))
+            events.extend(self._close_ahead_of_state(Phase.CANCELLED, timestamp))
         elif event_type == "event_print_finished":
             job.finishing = True
-            events.extend(self._close(Phase.COMPLETED, timestamp))
+            events.extend(self._close_ahead_of_state(Phase.COMPLETED, timestamp))
         elif event_type == "event_print_failed":
             job.failure = True
             if self._pending_phase is None:
@@ -333,6 +343,8 @@ class PrinterTracker:
         self._lost_since = None
         if phase in ACTIVE:
             if not job.open:
+                if self._outcome_ahead_of_state:
+                    return []
                 kind = (
                     EventKind.JOB_STARTED if self._phase is not None else EventKind.JOB_IN_PROGRESS
                 )
@@ -343,6 +355,7 @@ class PrinterTracker:
             job.finishing |= phase is Phase.FINISHING
             job.cancel |= phase is Phase.CANCELLING
             return self._set_paused(phase is Phase.PAUSED, timestamp)
+        self._outcome_ahead_of_state = False
         if phase is Phase.HOLD:
             return self._set_paused(True, timestamp) if job.open else []
         self._restored = False
@@ -398,7 +411,12 @@ class PrinterTracker:
         self._pending_phase = self._pending_outcome_at = None
         if phase is None or not self._job.open:
             return []
-        return self._close(phase, min(timestamp, at if at is not None else timestamp))
+        return self._close_ahead_of_state(phase, min(timestamp, at if at is not None else timestamp))
+
+    def _close_ahead_of_state(self, phase: Phase, timestamp: float) -> list[UsageEvent]:
+        """Close on a bus event (or its grace): if the state still shows the job, it opens none."""
+        self._outcome_ahead_of_state = self._phase in ACTIVE
+        return self._close(phase, timestamp)
 
     def _close(self, phase: Phase | None, timestamp: float) -> list[UsageEvent]:
         """Close the open job exactly once: its filament, then its one outcome."""
