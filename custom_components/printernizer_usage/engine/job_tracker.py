@@ -393,12 +393,15 @@ class PrinterTracker:
         return [self._event(EventKind.JOB_PAUSED if paused else EventKind.JOB_RESUMED, timestamp)]
 
     def _replaced_by_new_job(self, phase: Phase, timestamp: float) -> list[UsageEvent]:
-        """After a restart: the remembered job finished unseen if progress went clearly backwards."""
+        """After a restart: the remembered job finished unseen if progress, read while printing, went
+        clearly backwards. Only a printing reading tells: Moonraker's progress reads 0 whenever the
+        job is not printing, a pause included (sensor.py `empty_result_when_not_printing`)."""
         job, progress = self._job, self._reading.progress
-        restored, self._restored = self._restored, False
+        if not self._restored or phase is not Phase.PRINTING:
+            return []
+        self._restored = False
         if (
-            not restored
-            or progress is None
+            progress is None
             or job.max_progress is None
             or progress > job.max_progress - PROGRESS_DROP_NEW_JOB
         ):
