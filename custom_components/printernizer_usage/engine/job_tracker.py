@@ -138,6 +138,10 @@ class PrinterTracker:
         # cancel fires while `print_status` still reads `running`): that state opens no new job.
         self._outcome_ahead_of_state = False
         self._reading = _Reading()
+        # The last job-state value and the latest time of any observation: a value read again (the
+        # evidence beside it changed) is judged now, not at the `last_changed` it was first seen.
+        self._last_value: str | None = None
+        self._latest: float | None = None
         # Bambu Lab without HMS/print-error entities: errors are counted from the bus events.
         self.errors_from_bus = False
         self._bus_errors: set[str] = set()
@@ -161,7 +165,14 @@ class PrinterTracker:
     # --- observations -----------------------------------------------------------------------------
 
     def observe_state(self, value: str | None, timestamp: float) -> list[UsageEvent]:
-        """A new value of the printer's job-state entity (`None`/`unknown` entity states included)."""
+        """A new value of the printer's job-state entity (`None`/`unknown` entity states included),
+        dated when it changed. The same value again (re-read because the machine status, print type
+        or progress beside it changed) is dated at the latest observation instead: Elegoo's CC1
+        parks on one print status for a whole job, and the job ends when its machine status says so.
+        """
+        if value == self._last_value and self._latest is not None:
+            timestamp = max(timestamp, self._latest)
+        self._last_value = value
         events = self.poll(timestamp)
         phase = self._interpret(value)
         if phase is Phase.OFFLINE:
@@ -192,7 +203,7 @@ class PrinterTracker:
 
     def observe_progress(self, percent: float | None, timestamp: float) -> list[UsageEvent]:
         """The job progress entity (0..100; None when unknown)."""
-        del timestamp
+        self._seen(timestamp)
         self._reading.progress = percent
         job = self._job
         if job.open and percent is not None and percent != job.baseline_progress:
@@ -206,7 +217,7 @@ class PrinterTracker:
         self, metres: float | None, timestamp: float, *, estimate: bool = False
     ) -> list[UsageEvent]:
         """Filament of the current job in metres: used so far, or (`estimate`) the job's planned total."""
-        del timestamp
+        self._seen(timestamp)
         self._reading.filament_m = metres
         self._reading.filament_is_estimate = estimate
         job = self._job
@@ -237,6 +248,7 @@ class PrinterTracker:
 
         A code counts once per occurrence: when it appears. A code that stays active is the same
         error; one that clears and comes back is a new one."""
+        self._seen(timestamp)
         codes = {clean_error_code(code): severity for code, severity in active.items()}
         events = [
             self._event(EventKind.PRINTER_ERROR, timestamp, code=code, severity=severity)
@@ -259,6 +271,7 @@ class PrinterTracker:
         the state does (`prepare`/`running`), once `print_type` tells a print from a calibration.
         Errors come from the HMS and print-error entities when the printer has them (`errors_from_bus`
         False): the HMS event carries only the first code of the list and repeats it at every change."""
+        self._seen(timestamp)
         events = self.poll(timestamp)
         job = self._job
         if event_type == "event_print_started":
@@ -295,6 +308,7 @@ class PrinterTracker:
     def poll(self, timestamp: float) -> list[UsageEvent]:
         """Resolve what waits on time: a disconnection whose debounce elapsed, a job whose printer has
         been unreachable too long, a Bambu Lab outcome whose grace elapsed."""
+        self._seen(timestamp)
         events: list[UsageEvent] = []
         if (
             self._pending_outcome_at is not None
@@ -320,6 +334,10 @@ class PrinterTracker:
     def end_job(self, timestamp: float) -> list[UsageEvent]:
         """The printer left Home Assistant (removed or disabled): close its job on the evidence."""
         return self._close(None, timestamp) if self._job.open else []
+
+    def _seen(self, timestamp: float) -> None:
+        if self._latest is None or timestamp > self._latest:
+            self._latest = timestamp
 
     # --- the state machine ------------------------------------------------------------------------
 
