@@ -432,7 +432,9 @@ class PrinterTracker:
         self._pending_phase = self._pending_outcome_at = None
         if phase is None or not self._job.open:
             return []
-        return self._close_ahead_of_state(phase, min(timestamp, at if at is not None else timestamp))
+        return self._close_ahead_of_state(
+            phase, min(timestamp, at if at is not None else timestamp)
+        )
 
     def _close_ahead_of_state(self, phase: Phase, timestamp: float) -> list[UsageEvent]:
         """Close on a bus event (or its grace): if the state still shows the job, it opens none."""
