@@ -85,6 +85,7 @@ class SimPrinter:
         # The entity states the fleet would read (None: the entity does not exist).
         self.job_state: str | None = None
         self.job_state_changed = start
+        self._written_anew = False
         self.progress: float | None = None
         self.filament_m: float | None = None
         self.filament_entity = False
@@ -108,6 +109,8 @@ class SimPrinter:
     ) -> list[UsageEvent]:
         """The integration writes its entities `after` seconds later; the fleet reads them all."""
         self.now += after
+        if self._written_anew:
+            self.job_state_changed, self._written_anew = self.now, False
         if state is not _UNSET and state != self.job_state:
             self.job_state, self.job_state_changed = state, self.now
         if progress is not _UNSET:
@@ -160,6 +163,9 @@ class SimPrinter:
         self.now += after
         self.tracker = PrinterTracker("p1", self.family, self.model, restored=snapshot)
         self.accounting.forget_open_intervals()
+        # The integrations write their entities anew when Home Assistant starts, just before the
+        # fleet first reads them.
+        self._written_anew = True
 
     # --- accounting ---------------------------------------------------------------------------
 
