@@ -4,10 +4,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from receiver.db.tables import installations, rate_limits, submissions
+from receiver.db.tables import (
+    installations,
+    rate_limits,
+    submission_model_errors,
+    submission_models,
+    submissions,
+)
 from receiver.db.transactions import Database
 
 RATE_WINDOW_SECONDS = 3600
@@ -27,6 +33,11 @@ async def purge(
     current_window = int(time.time()) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
 
     async def work(connection: AsyncConnection) -> PurgeResult:
+        expired = select(submissions.c.id).where(submissions.c.period_end < cutoff)
+        for breakdown in (submission_models, submission_model_errors):
+            await connection.execute(
+                delete(breakdown).where(breakdown.c.submission_id.in_(expired))
+            )
         old_submissions = await connection.execute(
             delete(submissions).where(submissions.c.period_end < cutoff)
         )

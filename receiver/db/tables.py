@@ -4,7 +4,10 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
+    Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -17,6 +20,7 @@ metadata = MetaData(
         "ix": "ix_%(column_0_label)s",
         "uq": "uq_%(table_name)s_%(column_0_name)s",
         "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     }
 )
 
@@ -39,7 +43,59 @@ submissions = Table(
     Column("printer_count", Integer, nullable=False),
     Column("job_count", Integer, nullable=False),
     Column("aggregate", JSON, nullable=False),
+    # schema 1.1 additions (fleet totals; NULL when not sent)
+    Column("jobs_ended_without_outcome", Integer, nullable=True),
+    Column("paused_hours", Float, nullable=True),
+    Column("filament_m", Float, nullable=True),
+    Column("active_printers", Integer, nullable=True),
     UniqueConstraint("installation_id", "period_start", "period_end", name="uq_submissions_period"),
+)
+
+# The per-model breakdown of a stored submission (schema 1.1 `usage_by_model` / `errors_by_model`),
+# replaced together with its submission and erased with its installation. `week` is the Monday of the
+# ISO week the submission counts for (the week holding the middle of its period), so analytics over a
+# range of weeks reads an index. Hours and metres are stored as whole hundredths: sums are exact
+# integers, identical on SQLite and PostgreSQL.
+_SUBMISSION_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _submission_reference() -> Column[int]:
+    return Column(
+        "submission_id",
+        _SUBMISSION_ID,
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+submission_models = Table(
+    "submission_models",
+    metadata,
+    _submission_reference(),
+    Column("family", String(64), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("week", Date, nullable=False, index=True),
+    Column("printers", Integer, nullable=False),
+    Column("active_printers", Integer, nullable=False),
+    Column("jobs_started", Integer, nullable=False),
+    Column("jobs_completed", Integer, nullable=False),
+    Column("jobs_failed", Integer, nullable=False),
+    Column("jobs_cancelled", Integer, nullable=False),
+    Column("jobs_ended_without_outcome", Integer, nullable=False),
+    Column("print_centihours", Integer, nullable=False),
+    Column("paused_centihours", Integer, nullable=False),
+    Column("filament_cm", Integer, nullable=True),
+)
+
+submission_model_errors = Table(
+    "submission_model_errors",
+    metadata,
+    _submission_reference(),
+    Column("family", String(64), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("week", Date, nullable=False, index=True),
+    Column("count", Integer, nullable=False),
 )
 
 # The latest state per installation (from its submission with the latest period), kept at ingest so

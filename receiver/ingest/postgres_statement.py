@@ -1,14 +1,20 @@
-"""PostgreSQL: the whole ingest (ownership, rate limit, latest state, submission) in ONE statement.
+"""PostgreSQL: the whole ingest (ownership, rate limit, latest state, submission, per-model breakdown)
+in ONE statement.
 
 Data-modifying CTEs chain the steps: each INSERT selects from the previous step's RETURNING, so a step that
 refuses (wrong secret, full rate-limit window) stops the ones after it. Executed in autocommit mode this is
 one round trip and one implicit transaction per submission. SQLite cannot modify data in CTEs and uses the
-three-statement transaction in repository.py; both give the same answers (the tests run on both).
+transaction in repository.py; both give the same answers (the tests run on both).
+
+The breakdown arrives as two JSON arrays (`model_usage`, `model_errors`) and replaces the submission's rows:
+rows whose key is no longer sent are deleted, the others upserted. The two sets are disjoint, so no row is
+touched twice by the statement (all its CTEs see one snapshot). Two *simultaneous* re-sends of one period
+with different model sets could leave a row of the other; clients send a period one at a time.
 """
 
 from sqlalchemy import TextClause, text
 
-from receiver.ingest.repository import LATEST_STATE_COLUMNS
+from receiver.ingest.repository import LATEST_STATE_COLUMNS, NEW_USAGE_COLUMNS
 
 _TYPES = {
     "installation_id": "varchar",
@@ -26,8 +32,15 @@ _TYPES = {
     "data_source": "varchar",
     "printer_count": "integer",
     "job_count": "integer",
+    "jobs_ended_without_outcome": "integer",
+    "paused_hours": "double precision",
+    "filament_m": "double precision",
+    "active_printers": "integer",
     "printer_type_counts": "json",
     "aggregate": "json",
+    "week": "date",
+    "model_usage": "json",
+    "model_errors": "json",
     "window_start": "bigint",
     "limit": "integer",
 }
@@ -62,8 +75,59 @@ def _submission_values() -> tuple[str, str]:
         "printer_count": "printer_count",
         "job_count": "job_count",
         "aggregate": "aggregate",
+        **{name: name for name in NEW_USAGE_COLUMNS},
     }
     return ", ".join(columns), ", ".join(_param(param) for param in columns.values())
+
+
+# (table, JSON parameter, key columns, value columns with their types)
+_BREAKDOWNS = (
+    (
+        "submission_models",
+        "model_usage",
+        ("family", "model"),
+        {
+            "printers": "integer",
+            "active_printers": "integer",
+            "jobs_started": "integer",
+            "jobs_completed": "integer",
+            "jobs_failed": "integer",
+            "jobs_cancelled": "integer",
+            "jobs_ended_without_outcome": "integer",
+            "print_centihours": "integer",
+            "paused_centihours": "integer",
+            "filament_cm": "integer",
+        },
+    ),
+    ("submission_model_errors", "model_errors", ("family", "model", "code"), {"count": "integer"}),
+)
+
+
+def _breakdown_steps(
+    table: str, parameter: str, keys: tuple[str, ...], values: dict[str, str]
+) -> str:
+    """CTEs that make `table`'s rows of the stored submission exactly the sent JSON array."""
+    record = ", ".join(
+        [*(f"{key} varchar" for key in keys), *(f"{n} {t}" for n, t in values.items())]
+    )
+    same_key = " AND ".join(f"sent.{key} = old.{key}" for key in keys)
+    columns = ", ".join([*keys, *values])
+    sent_columns = ", ".join(f"sent.{name}" for name in [*keys, *values])
+    updated = ", ".join(f"{name} = excluded.{name}" for name in ("week", *values))
+    return f"""
+{table}_sent AS (
+    SELECT * FROM json_to_recordset({_param(parameter)}) AS sent({record})
+),
+{table}_gone AS (
+    DELETE FROM {table} AS old USING stored
+    WHERE old.submission_id = stored.id
+      AND NOT EXISTS (SELECT 1 FROM {table}_sent AS sent WHERE {same_key})
+),
+{table}_kept AS (
+    INSERT INTO {table} (submission_id, week, {columns})
+    SELECT stored.id, {_param("week")}, {sent_columns} FROM stored CROSS JOIN {table}_sent AS sent
+    ON CONFLICT (submission_id, {", ".join(keys)}) DO UPDATE SET {updated}
+)"""  # noqa: S608 (only names are interpolated; values are bound parameters)
 
 
 def build_ingest_statement() -> TextClause:
@@ -112,8 +176,8 @@ stored AS (
     INSERT INTO submissions ({submission_columns})
     SELECT {submission_values} FROM claimed
     ON CONFLICT (installation_id, period_start, period_end) DO UPDATE SET {replaced}
-    RETURNING 1
-)
+    RETURNING id
+),{",".join(_breakdown_steps(*breakdown) for breakdown in _BREAKDOWNS)}
 SELECT (SELECT ok FROM owner) AS owner_ok,
        EXISTS (SELECT 1 FROM counted) AS counted,
        EXISTS (SELECT 1 FROM stored) AS stored

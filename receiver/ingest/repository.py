@@ -1,17 +1,25 @@
-"""SQL for storing a submission: ownership + latest state, rate limit, idempotent upsert.
+"""SQL for storing a submission: ownership + latest state, rate limit, idempotent upsert, breakdown.
 
-All three statements run in one short transaction (see service.py), in the same table order for every
+All statements run in one short transaction (see service.py), in the same table order for every
 request so concurrent transactions cannot deadlock.
 """
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import TextClause, and_, bindparam, case, or_, text
+from sqlalchemy import TextClause, and_, bindparam, case, delete, insert, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.db.dialect import upsert
-from receiver.db.tables import installations, rate_limits, submissions
+from receiver.db.tables import (
+    installations,
+    rate_limits,
+    submission_model_errors,
+    submission_models,
+    submissions,
+)
 
 LATEST_STATE_COLUMNS = (
     "schema_version",
@@ -25,6 +33,17 @@ LATEST_STATE_COLUMNS = (
     "printer_count",
     "printer_type_counts",
 )
+# Schema 1.1 fleet totals stored as columns of `submissions` (NULL when not sent).
+NEW_USAGE_COLUMNS = ("jobs_ended_without_outcome", "paused_hours", "filament_m", "active_printers")
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """A submission's per-model rows (breakdown.py) and the ISO week (its Monday) they count for."""
+
+    week: date
+    models: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
 
 
 def compiled_once(statement: Any, dialect_name: str) -> TextClause:
@@ -119,7 +138,7 @@ class IngestStatements:
                 submissions.c.period_end,
             ],
             set_={name: excluded[name] for name in replaced},
-        )
+        ).returning(submissions.c.id)
 
 
 async def claim_installation(
@@ -152,5 +171,22 @@ async def count_request(
 
 async def store_submission(
     connection: AsyncConnection, statements: IngestStatements, row: dict[str, Any]
+) -> int:
+    """Insert or replace the period's submission; returns its id (kept when replaced)."""
+    return int((await connection.execute(statements.store_submission, row)).scalar_one())
+
+
+async def replace_breakdown(
+    connection: AsyncConnection, submission_id: int, breakdown: Breakdown
 ) -> None:
-    await connection.execute(statements.store_submission, row)
+    """The submission's breakdown rows become exactly `breakdown` (a re-sent period replaces them)."""
+    for table, rows in (
+        (submission_models, breakdown.models),
+        (submission_model_errors, breakdown.errors),
+    ):
+        await connection.execute(delete(table).where(table.c.submission_id == submission_id))
+        if rows:
+            await connection.execute(
+                insert(table),
+                [{**row, "submission_id": submission_id, "week": breakdown.week} for row in rows],
+            )

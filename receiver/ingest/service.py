@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from receiver.db.transactions import Database
 from receiver.errors import ApiError
 from receiver.ingest import repository
+from receiver.ingest.breakdown import model_error_rows, model_usage_rows, week_of
 from receiver.ingest.postgres_statement import INGEST_STATEMENT
 from receiver.ingest.postgres_writer import PostgresIngestWriter
+from receiver.ingest.repository import NEW_USAGE_COLUMNS
 from receiver.ingest.schema import Payload11
 from receiver.ingest.validation import ValidPayload
 from receiver.security.ownership import wrong_secret
@@ -29,7 +31,7 @@ class _NotOwner(Exception):
 
 def _rows(
     valid: ValidPayload, secret_hash: str | None, now: datetime
-) -> tuple[dict[str, Any], ...]:
+) -> tuple[dict[str, Any], dict[str, Any], repository.Breakdown]:
     payload = valid.payload
     installation = payload.installation
     fleet = payload.printer_fleet
@@ -62,8 +64,14 @@ def _rows(
         "received_at": now,
         "job_count": payload.usage_stats.job_count,
         "aggregate": msgspec.to_builtins(payload),
+        **{name: _number(payload.usage_stats, name) for name in NEW_USAGE_COLUMNS},
     }
-    return latest, submission
+    breakdown = repository.Breakdown(
+        week=week_of(valid.period_start, valid.period_end),
+        models=model_usage_rows(payload) if isinstance(payload, Payload11) else [],
+        errors=model_error_rows(payload) if isinstance(payload, Payload11) else [],
+    )
+    return latest, submission, breakdown
 
 
 def _text(struct: object, name: str) -> str | None:
@@ -71,8 +79,17 @@ def _text(struct: object, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _number(struct: object, name: str) -> int | float | None:
+    value = getattr(struct, name, None)
+    return value if isinstance(value, int | float) else None
+
+
 def _statement_parameters(
-    latest: dict[str, Any], submission: dict[str, Any], window_start: int, limit: int
+    latest: dict[str, Any],
+    submission: dict[str, Any],
+    breakdown: repository.Breakdown,
+    window_start: int,
+    limit: int,
 ) -> dict[str, Any]:
     return {
         **latest,
@@ -80,8 +97,12 @@ def _statement_parameters(
         "period_start": submission["period_start"],
         "period_end": submission["period_end"],
         "job_count": submission["job_count"],
+        **{name: submission[name] for name in NEW_USAGE_COLUMNS},
         "printer_type_counts": _json(latest["printer_type_counts"]),
         "aggregate": _json(submission["aggregate"]),
+        "week": breakdown.week,
+        "model_usage": _json(breakdown.models),
+        "model_errors": _json(breakdown.errors),
         "window_start": window_start,
         "limit": limit,
     }
@@ -108,20 +129,20 @@ class IngestService:
 
     async def store(self, valid: ValidPayload, secret_hash: str | None, now: datetime) -> None:
         """Store (or replace) one period; raises ApiError 403 or 429."""
-        latest, submission = _rows(valid, secret_hash, now)
+        latest, submission, breakdown = _rows(valid, secret_hash, now)
         epoch = int(time.time())
         window_start = epoch - epoch % RATE_WINDOW_SECONDS
         try:
             if self.single_statement:
                 parameters = _statement_parameters(
-                    latest, submission, window_start, self.rate_limit_per_hour
+                    latest, submission, breakdown, window_start, self.rate_limit_per_hour
                 )
                 if not self.dry_run:
                     await self._store_in_one_statement(parameters)
             elif self.dry_run:
                 return
             else:
-                await self._store_in_one_transaction(latest, submission, window_start)
+                await self._store_in_one_transaction(latest, submission, breakdown, window_start)
         except _NotOwner:
             raise wrong_secret() from None
         except _RateLimited:
@@ -151,7 +172,11 @@ class IngestService:
             raise _NotOwner
 
     async def _store_in_one_transaction(
-        self, latest: dict[str, Any], submission: dict[str, Any], window_start: int
+        self,
+        latest: dict[str, Any],
+        submission: dict[str, Any],
+        breakdown: repository.Breakdown,
+        window_start: int,
     ) -> None:
         async def work(connection: AsyncConnection) -> None:
             if not await repository.claim_installation(connection, self.statements, latest):
@@ -164,6 +189,9 @@ class IngestService:
                 self.rate_limit_per_hour,
             ):
                 raise _RateLimited
-            await repository.store_submission(connection, self.statements, submission)
+            submission_id = await repository.store_submission(
+                connection, self.statements, submission
+            )
+            await repository.replace_breakdown(connection, submission_id, breakdown)
 
         await self.database.write(work)

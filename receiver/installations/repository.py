@@ -3,7 +3,13 @@
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from receiver.db.tables import installations, rate_limits, submissions
+from receiver.db.tables import (
+    installations,
+    rate_limits,
+    submission_model_errors,
+    submission_models,
+    submissions,
+)
 
 
 async def secret_hash_of(connection: AsyncConnection, installation_id: str) -> str | None:
@@ -16,7 +22,15 @@ async def secret_hash_of(connection: AsyncConnection, installation_id: str) -> s
 
 
 async def erase(connection: AsyncConnection, installation_id: str) -> int:
-    """Delete submissions, latest state and rate-limit record; returns the submissions deleted."""
+    """Delete submissions (with their per-model breakdown), latest state and rate-limit record;
+    returns the submissions deleted."""
+    own_submissions = select(submissions.c.id).where(
+        submissions.c.installation_id == installation_id
+    )
+    for breakdown in (submission_models, submission_model_errors):
+        await connection.execute(
+            delete(breakdown).where(breakdown.c.submission_id.in_(own_submissions))
+        )
     result = await connection.execute(
         delete(submissions).where(submissions.c.installation_id == installation_id)
     )

@@ -118,7 +118,7 @@ def test_statistics_are_for_admin_keys_only(api: Api) -> None:
     summary = api.stats().json()
     assert summary["installations"] == len(VALID)
     assert summary["submissions"] == len(VALID)
-    assert summary["printers"] == 14
-    assert summary["installations_by_country"] == {"AT": 1, "DE": 1, "FR": 1, "NL": 1, "XX": 2}
-    assert summary["installations_by_schema_version"] == {"1.0": 2, "1.1": 4}
-    assert summary["printers_by_type"]["bambu_lab"] == 9
+    assert summary["printers"] == 19
+    assert summary["installations_by_country"] == {"AT": 1, "DE": 2, "FR": 1, "NL": 1, "XX": 2}
+    assert summary["installations_by_schema_version"] == {"1.0": 2, "1.1": 5}
+    assert summary["printers_by_type"]["bambu_lab"] == 12
