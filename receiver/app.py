@@ -12,6 +12,7 @@ from litestar.openapi.config import OpenAPIConfig
 from receiver import __version__
 from receiver.analytics.controller import stats_summary
 from receiver.analytics.export_controller import stats_export
+from receiver.analytics.reliability_controller import stats_reliability
 from receiver.analytics.repository import AnalyticsRepository
 from receiver.config import Settings, check_production_keys, load_settings
 from receiver.db.engine import create_engine
@@ -96,7 +97,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[health, ready, submit, erase_installation, stats_summary, stats_export],
+        route_handlers=[
+            health,
+            ready,
+            submit,
+            erase_installation,
+            stats_summary,
+            stats_export,
+            stats_reliability,
+        ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=cors,
