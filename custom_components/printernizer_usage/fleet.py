@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.const import Platform
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
@@ -85,6 +92,8 @@ class FleetObserver:
         self._unsubs: list[CALLBACK_TYPE] = []
         self._refresh_requested = False
         self._dirty: set[str] = set()  # device ids whose entities changed in this loop iteration
+        # Job-state values written in this loop iteration, by device id: all are observed, in order.
+        self._job_states: dict[str, list[State]] = {}
         self._listeners: list[Callable[[], None]] = []
 
     @property
@@ -234,8 +243,13 @@ class FleetObserver:
     @callback
     def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
         watched = self._by_entity_id.get(event.data["entity_id"])
-        if event.data["new_state"] is None or watched is None:
+        new_state = event.data["new_state"]
+        if new_state is None or watched is None:
             return
+        if event.data["entity_id"] == watched.job_state_entity_id:
+            # Elegoo's CC2 replays its transitions (a COMPLETE that lasted an instant, then IDLE) in
+            # one go (coordinator.py `_replay_cc2_print_status_transitions`): keep every value.
+            self._job_states.setdefault(watched.device_id, []).append(new_state)
         # An integration writes all its entities in one go, in no fixed order: read the printer once
         # they are all written, so the job state is judged with this poll's progress and errors.
         if not self._dirty:
@@ -245,13 +259,17 @@ class FleetObserver:
     @callback
     def _observe_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
+        job_states, self._job_states = self._job_states, {}
         for device_id in dirty:
             if (watched := self._printers.get(device_id)) is not None:
-                self._observe(watched, time.time())
+                self._observe(watched, time.time(), job_states.get(device_id, [])[:-1])
 
     @callback
-    def _observe(self, watched: WatchedPrinter, now: float) -> None:
-        """Feed the tracker the printer's evidence, then its job state."""
+    def _observe(
+        self, watched: WatchedPrinter, now: float, overwritten: Iterable[State] = ()
+    ) -> None:
+        """Feed the tracker the printer's evidence, then its job state (after the `overwritten`
+        values it had since the last read)."""
         tracker = watched.tracker
         states = self._hass.states
         errors: dict[str, str | None] = {}
@@ -273,6 +291,8 @@ class FleetObserver:
                 system_job = state.state == "system"
         tracker.observe_context(machine_status=machine_status, system_job=system_job)
         events = tracker.observe_errors(errors, now)
+        for state in overwritten:
+            events += tracker.observe_state(state.state, min(now, state.last_changed_timestamp))
         job_state = states.get(watched.job_state_entity_id)
         if job_state is not None:
             events += tracker.observe_state(

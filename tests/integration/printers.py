@@ -116,3 +116,18 @@ def add_moonraker_printer(hass: HomeAssistant, state: str = "standby") -> FakePr
     _sensor(hass, entry, device, f"{entry.entry_id}_state", None)
     hass.states.async_set(entity_id, state)
     return FakePrinter(entry, device.id, entity_id)
+
+
+def add_elegoo_printer(hass: HomeAssistant, state: str = "idle") -> FakePrinter:
+    """An Elegoo Centauri Carbon 2 (elegoo-homeassistant: unique_id `<MainboardID>_<key>`)."""
+    entry = _entry(hass, "elegoo_printer")
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={("elegoo_printer", "0123456789abcdef")},
+        manufacturer="ELEGOO",
+        model="Centauri Carbon 2",
+        name="My CC2",
+    )
+    entity_id = _sensor(hass, entry, device, "0123456789abcdef_print_status", "print_status")
+    hass.states.async_set(entity_id, state)
+    return FakePrinter(entry, device.id, entity_id)

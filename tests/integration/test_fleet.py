@@ -16,6 +16,7 @@ from .conftest import SetUpIntegration
 from .helpers import refresh, sensor_state
 from .printers import (
     add_bambu_printer,
+    add_elegoo_printer,
     add_moonraker_printer,
     add_octoprint_printer,
     add_prusalink_printer,
@@ -110,6 +111,26 @@ async def test_bambu_bus_events_count_errors_and_jobs(
     assert "0300_0100" in exported
     for identifying in ("My secret printer", "01S00C123456789", bambu.device_id):
         assert identifying not in exported
+
+
+async def test_job_states_written_in_one_go_are_each_observed(
+    hass: HomeAssistant, set_up_integration: SetUpIntegration
+) -> None:
+    # elegoo-homeassistant coordinator.py `_replay_cc2_print_status_transitions` writes every queued
+    # CC2 status (a COMPLETE or STOPPED that lasted an instant, then IDLE) in one loop iteration.
+    elegoo = add_elegoo_printer(hass)
+    entry = await set_up_integration()
+
+    for transitions in (["stopping", "stopped", "idle"], ["complete", "idle"]):
+        elegoo.set_state(hass, "printing")
+        await hass.async_block_till_done()
+        for value in transitions:
+            elegoo.set_state(hass, value)
+        await hass.async_block_till_done()
+    await refresh(hass, entry)
+
+    assert sensor_state(hass, entry, "jobs_cancelled").state == "1"
+    assert sensor_state(hass, entry, "jobs_completed").state == "1"
 
 
 async def test_printers_added_and_removed_at_runtime(
