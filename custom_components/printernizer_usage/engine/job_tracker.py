@@ -12,7 +12,7 @@ Timestamps are POSIX seconds. The tracker never reads a clock: debounced disconn
 Bambu Lab's pending outcomes are resolved by the next observation or `poll` with a later timestamp.
 """
 
-import copy
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -29,7 +29,9 @@ from .printer_states import (
 
 DISCONNECT_DEBOUNCE_SECONDS = 60.0
 # Printing, then unreachable this long (and not back): the job failed (power loss, crash, printer error).
-JOB_LOST_SECONDS = 600.0
+# Long enough for a Wi-Fi or MQTT drop and a power-panic recovery to resume the same job; a longer
+# outage splits a print that went on into a failure and a new job (docs/printers.md).
+JOB_LOST_SECONDS = 1800.0
 # Bambu Lab's bus events and its `print_status` arrive in either order: `failed` waits this long for the
 # event that tells a cancel from a failure.
 BAMBU_OUTCOME_GRACE_SECONDS = 10.0
@@ -82,6 +84,9 @@ class JobState:
     filament_is_estimate: bool = (
         False  # the whole job's planned length (Bambu Lab), not used-so-far
     )
+    # Not the job's: the printer's error codes active when this was taken, so a standing error is
+    # not counted again after a restart (persisted even while no job is open).
+    active_errors: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,7 +94,9 @@ class JobState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobState:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        values["active_errors"] = tuple(str(code) for code in values.get("active_errors") or ())
+        return cls(**values)
 
 
 @dataclass(slots=True)
@@ -122,7 +129,11 @@ class PrinterTracker:
         self.model = model
         self._debounce = debounce_seconds
         self._job_lost = job_lost_seconds
-        self._job = restored if restored is not None and restored.open else JobState()
+        self._job = (
+            dataclasses.replace(restored, active_errors=())
+            if restored is not None and restored.open
+            else JobState()
+        )
         self._restored = self._job.open
         # The accounting has no open print interval for this job: the next active phase resumes it.
         self._suspended = self._job.open
@@ -138,6 +149,8 @@ class PrinterTracker:
         # cancel fires while `print_status` still reads `running`): that state opens no new job.
         self._outcome_ahead_of_state = False
         self._reading = _Reading()
+        if restored is not None:
+            self._reading.errors = dict.fromkeys(restored.active_errors)
         # The last job-state value and the latest time of any observation: a value read again (the
         # evidence beside it changed) is judged now, not at the `last_changed` it was first seen.
         self._last_value: str | None = None
@@ -160,7 +173,7 @@ class PrinterTracker:
 
     def snapshot(self) -> JobState:
         """The open job as it must survive a restart (a copy: every field is immutable)."""
-        return copy.copy(self._job)
+        return dataclasses.replace(self._job, active_errors=tuple(sorted(self._reading.errors)))
 
     # --- observations -----------------------------------------------------------------------------
 

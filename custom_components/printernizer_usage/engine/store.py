@@ -295,9 +295,10 @@ class Store:
             self._fleet_week, self._fleet = latest[0], json.loads(latest[1])
 
     def open_job(self, printer_key: str) -> JobState | None:
-        """The job that was open on this printer when Home Assistant last stopped (None: none)."""
+        """What the printer's tracker knew when it was last written: its open job and its active error
+        codes (None: nothing to go on with)."""
         job = self._open_jobs.get(printer_key)
-        return None if job is None or not job.open else JobState.from_dict(job.as_dict())
+        return None if job is None else JobState.from_dict(job.as_dict())
 
     # --- run-time sessions (uptime) ------------------------------------------------------------
 
@@ -429,7 +430,7 @@ class Store:
             printer = self._printer_ids.get(key)
             if printer is None:
                 continue
-            if job.open:
+            if job.open or job.active_errors:
                 self._open_jobs[key] = job
                 await self._db.execute(
                     "INSERT INTO open_jobs (printer, state) VALUES (?, ?) "
