@@ -7,7 +7,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -20,7 +19,6 @@ metadata = MetaData(
         "ix": "ix_%(column_0_label)s",
         "uq": "uq_%(table_name)s_%(column_0_name)s",
         "pk": "pk_%(table_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     }
 )
 
@@ -51,21 +49,16 @@ submissions = Table(
     UniqueConstraint("installation_id", "period_start", "period_end", name="uq_submissions_period"),
 )
 
+
 # The per-model breakdown of a stored submission (schema 1.1 `usage_by_model` / `errors_by_model`),
 # replaced together with its submission and erased with its installation. `week` is the Monday of the
 # ISO week the submission counts for (the week holding the middle of its period), so analytics over a
 # range of weeks reads an index. Hours and metres are stored as whole hundredths: sums are exact
-# integers, identical on SQLite and PostgreSQL.
-_SUBMISSION_ID = BigInteger().with_variant(Integer(), "sqlite")
-
-
+# integers, identical on SQLite and PostgreSQL. `submission_id` is `submissions.id` without a foreign
+# key (its per-row check was the largest cost of storing the breakdown on PostgreSQL): every path
+# that deletes submissions — replace, GDPR deletion, purge — deletes these rows itself.
 def _submission_reference() -> Column[int]:
-    return Column(
-        "submission_id",
-        _SUBMISSION_ID,
-        ForeignKey("submissions.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
+    return Column("submission_id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
 
 
 submission_models = Table(
