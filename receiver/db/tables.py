@@ -7,6 +7,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -46,7 +47,11 @@ submissions = Table(
     Column("paused_hours", Float, nullable=True),
     Column("filament_m", Float, nullable=True),
     Column("active_printers", Integer, nullable=True),
+    # The Monday of the ISO week the window is attributed to: the week holding its last instant
+    # (period_end is exclusive). Analytics count an installation at most once per week through it.
+    Column("week_start", Date, nullable=False),
     UniqueConstraint("installation_id", "period_start", "period_end", name="uq_submissions_period"),
+    Index("ix_submissions_week_start_installation", "week_start", "installation_id"),
 )
 
 

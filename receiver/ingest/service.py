@@ -16,6 +16,7 @@ from receiver.ingest.postgres_writer import PostgresIngestWriter
 from receiver.ingest.repository import NEW_USAGE_COLUMNS
 from receiver.ingest.schema import Payload11
 from receiver.ingest.validation import ValidPayload
+from receiver.ingest.weeks import attributed_week
 from receiver.security.ownership import wrong_secret
 
 RATE_WINDOW_SECONDS = 3600
@@ -61,6 +62,7 @@ def _rows(
         **common,
         "period_start": valid.period_start,
         "period_end": valid.period_end,
+        "week_start": attributed_week(valid.period_end),
         "received_at": now,
         "job_count": payload.usage_stats.job_count,
         "aggregate": msgspec.to_builtins(payload),
@@ -96,6 +98,7 @@ def _statement_parameters(
         "now": submission["received_at"],
         "period_start": submission["period_start"],
         "period_end": submission["period_end"],
+        "week_start": submission["week_start"],
         "job_count": submission["job_count"],
         **{name: submission[name] for name in NEW_USAGE_COLUMNS},
         "printer_type_counts": _json(latest["printer_type_counts"]),
