@@ -15,11 +15,12 @@ from receiver.analytics.export_controller import stats_export
 from receiver.analytics.reliability_controller import stats_reliability
 from receiver.analytics.repository import AnalyticsRepository
 from receiver.config import Settings, check_production_keys, load_settings
+from receiver.dashboard.controller import DASHBOARD_HANDLERS
 from receiver.db.engine import create_engine
 from receiver.db.schema_version import ensure_schema
 from receiver.db.transactions import Database
 from receiver.errors import EXCEPTION_HANDLERS
-from receiver.health.controller import health, ready
+from receiver.health.controller import health, ready, root
 from receiver.ingest.controller import submit
 from receiver.ingest.postgres_writer import PostgresIngestWriter
 from receiver.ingest.service import IngestService
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     return Litestar(
         route_handlers=[
+            root,
             health,
             ready,
             submit,
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stats_summary,
             stats_export,
             stats_reliability,
+            *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -33,6 +33,8 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     database_pool_size: int = 10
     bench_dry_run: bool = False
+    # The dashboard's cookies carry the Secure flag (HTTPS only); off by default only in development.
+    secure_cookies: bool = True
 
     @property
     def is_development(self) -> bool:
@@ -89,12 +91,17 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         cors_origins=_split_list(source.get("RECEIVER_CORS_ORIGINS", "")),
         database_pool_size=_integer(source, "RECEIVER_DATABASE_POOL_SIZE", 10, 1),
         bench_dry_run=_flag(source, "RECEIVER_BENCH_DRY_RUN"),
+        secure_cookies=_flag(
+            source, "RECEIVER_SECURE_COOKIES", default=environment != "development"
+        ),
     )
 
 
-def _flag(source: dict[str, str], name: str) -> bool:
+def _flag(source: dict[str, str], name: str, *, default: bool = False) -> bool:
     raw = source.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no"):
         return False
     if raw in ("1", "true", "yes"):
         return True

@@ -17,8 +17,22 @@ _LIVE = msgspec.json.encode({"status": "ok", "version": __version__})
 _READY = msgspec.json.encode({"status": "ready", "database": "ok"})
 
 
-@get(["/", "/health"], sync_to_thread=False, summary="Liveness", tags=["health"])
+@get("/health", sync_to_thread=False, summary="Liveness", tags=["health"])
 def health() -> Response[bytes]:
+    return Response(_LIVE, media_type=MediaType.JSON)
+
+
+@get(
+    "/",
+    sync_to_thread=False,
+    summary="Liveness; a browser (Accept: text/html) is sent to the dashboard",
+    tags=["health"],
+)
+def root(request: Request[Any, Any, Any]) -> Response[bytes]:
+    if "text/html" in request.headers.get("accept", ""):
+        return Response(
+            b"", status_code=303, headers={"Location": "/dashboard"}, media_type=MediaType.TEXT
+        )
     return Response(_LIVE, media_type=MediaType.JSON)
 
 

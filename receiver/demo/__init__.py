@@ -1,0 +1,1 @@
+"""Generated demo data: a realistic population of installations sending weekly payloads (`demo-data`)."""
