@@ -1,6 +1,7 @@
 """Settings from the environment (prefix `RECEIVER_`) and an optional `.env` file; one place."""
 
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Literal
 from dotenv import dotenv_values
 
 Environment = Literal["development", "production"]
+ProxyHeader = Literal["x-forwarded-for", "forwarded"]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./receiver.db"
 PLACEHOLDER_KEYS = frozenset({"", "change-me", "changeme", "submit-key", "admin-key", "secret"})
 
@@ -33,6 +36,17 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     database_pool_size: int = 10
     bench_dry_run: bool = False
+    # abuse limits (docs/receiver.md, "Abuse limits")
+    trusted_proxies: tuple[Network, ...] = ()
+    proxy_header: ProxyHeader = "x-forwarded-for"
+    new_installations_per_address_per_day: int = 20
+    ingest_quota_per_hour: int = 50_000
+    admin_rate_limit_per_minute: int = 30
+    workers: int = 1
+    # real schema-1.0 clients (docs/payload.md, "Schema 1.0 as real clients send it")
+    accept_keyless_v1: bool = False
+    clock_tolerance_minutes: int = 60
+    max_period_age_weeks: int = 8
     # The dashboard's cookies carry the Secure flag (HTTPS only); off by default only in development.
     secure_cookies: bool = True
 
@@ -48,7 +62,9 @@ def _split_list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
-def _integer(source: dict[str, str], name: str, default: int, minimum: int) -> int:
+def _integer(
+    source: dict[str, str], name: str, default: int, minimum: int, maximum: int | None = None
+) -> int:
     raw = source.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -58,7 +74,31 @@ def _integer(source: dict[str, str], name: str, default: int, minimum: int) -> i
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, got {value}")
     return value
+
+
+def _networks(source: dict[str, str], name: str) -> tuple[Network, ...]:
+    networks: list[Network] = []
+    for item in _split_list(source.get(name, "")):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must be a comma-separated list of addresses or CIDR ranges "
+                f"(e.g. 127.0.0.1/32,10.0.0.0/8), got {item!r}"
+            ) from None
+    return tuple(networks)
+
+
+def _proxy_header(source: dict[str, str]) -> ProxyHeader:
+    raw = source.get("RECEIVER_PROXY_HEADER", "").strip().lower() or "x-forwarded-for"
+    if raw == "x-forwarded-for":
+        return "x-forwarded-for"
+    if raw == "forwarded":
+        return "forwarded"
+    raise SettingsError(f"RECEIVER_PROXY_HEADER must be x-forwarded-for or forwarded, got {raw!r}")
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
@@ -91,6 +131,19 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         cors_origins=_split_list(source.get("RECEIVER_CORS_ORIGINS", "")),
         database_pool_size=_integer(source, "RECEIVER_DATABASE_POOL_SIZE", 10, 1),
         bench_dry_run=_flag(source, "RECEIVER_BENCH_DRY_RUN"),
+        trusted_proxies=_networks(source, "RECEIVER_TRUSTED_PROXIES"),
+        proxy_header=_proxy_header(source),
+        new_installations_per_address_per_day=_integer(
+            source, "RECEIVER_NEW_INSTALLATIONS_PER_ADDRESS_PER_DAY", 20, 0
+        ),
+        ingest_quota_per_hour=_integer(source, "RECEIVER_INGEST_QUOTA_PER_HOUR", 50_000, 0),
+        admin_rate_limit_per_minute=_integer(source, "RECEIVER_ADMIN_RATE_LIMIT_PER_MINUTE", 30, 0),
+        workers=_integer(source, "RECEIVER_WORKERS", 1, 1),
+        accept_keyless_v1=_flag(source, "RECEIVER_ACCEPT_KEYLESS_V1"),
+        clock_tolerance_minutes=_integer(
+            source, "RECEIVER_CLOCK_TOLERANCE_MINUTES", 60, 0, maximum=24 * 60
+        ),
+        max_period_age_weeks=_integer(source, "RECEIVER_MAX_PERIOD_AGE_WEEKS", 8, 1),
         secure_cookies=_flag(
             source, "RECEIVER_SECURE_COOKIES", default=environment != "development"
         ),

@@ -2,8 +2,9 @@
 in ONE statement.
 
 Data-modifying CTEs chain the steps: each INSERT selects from the previous step's RETURNING, so a step that
-refuses (wrong secret, full rate-limit window) stops the ones after it. Executed in autocommit mode this is
-one round trip and one implicit transaction per submission. SQLite cannot modify data in CTEs and uses the
+refuses (wrong secret, a new installation over the address's daily cap, full rate-limit window) stops the
+ones after it. The answer is the `Outcome` of rules.py. Executed by postgres_writer.py, grouped with others
+in one implicit transaction. SQLite cannot modify data in CTEs and uses the
 transaction in repository.py; both give the same answers (the tests run on both).
 
 The breakdown arrives as two JSON arrays (`model_usage`, `model_errors`) and replaces the submission's rows:
@@ -44,6 +45,7 @@ _TYPES = {
     "model_errors": "json",
     "window_start": "bigint",
     "limit": "integer",
+    "may_create": "boolean",
 }
 
 
@@ -148,16 +150,17 @@ def build_ingest_statement() -> TextClause:
     return text(
         f"""
 WITH owner AS (
-    SELECT NOT EXISTS (
-        SELECT 1 FROM installations
-        WHERE installation_id = {_param("installation_id")}
-          AND secret_hash IS NOT NULL
-          AND secret_hash IS DISTINCT FROM {_param("secret_hash")}
-    ) AS ok
+    SELECT COALESCE(
+               bool_and(secret_hash IS NULL
+                        OR secret_hash IS NOT DISTINCT FROM {_param("secret_hash")}),
+               true) AS ok,
+           count(*) > 0 AS known
+    FROM installations WHERE installation_id = {_param("installation_id")}
 ),
 counted AS (
     INSERT INTO rate_limits AS r (installation_id, window_start, count)
-    SELECT {_param("installation_id")}, {_param("window_start")}, 1 FROM owner WHERE owner.ok
+    SELECT {_param("installation_id")}, {_param("window_start")}, 1 FROM owner
+    WHERE owner.ok AND (owner.known OR {_param("may_create")})
     ON CONFLICT (installation_id) DO UPDATE
     SET count = CASE WHEN r.window_start = excluded.window_start THEN r.count + 1 ELSE 1 END,
         window_start = excluded.window_start
@@ -178,11 +181,13 @@ stored AS (
     INSERT INTO submissions ({submission_columns})
     SELECT {submission_values} FROM claimed
     ON CONFLICT (installation_id, period_start, period_end) DO UPDATE SET {replaced}
-    RETURNING id
+    RETURNING id, xmax <> 0 AS replaced
 ),{",".join(_breakdown_steps(*breakdown) for breakdown in _BREAKDOWNS)}
 SELECT (SELECT ok FROM owner) AS owner_ok,
+       (SELECT known FROM owner) AS known,
        EXISTS (SELECT 1 FROM counted) AS counted,
-       EXISTS (SELECT 1 FROM stored) AS stored
+       EXISTS (SELECT 1 FROM stored) AS stored,
+       COALESCE((SELECT replaced FROM stored), false) AS replaced
 """  # noqa: S608 (only column names are interpolated; values are bound parameters)
     )
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from receiver.db.engine import CONNECT_TIMEOUT_SECONDS
 from receiver.errors import DatabaseUnavailable
 from receiver.ingest.postgres_statement import INGEST_STATEMENT
+from receiver.ingest.rules import Outcome
 
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -45,7 +46,6 @@ SQL, PARAMETER_ORDER = _positional(INGEST_STATEMENT.text)
 _INSTALLATION_ID = PARAMETER_ORDER.index("installation_id")
 MAX_BATCH = 100
 MAX_BATCHES_IN_FLIGHT = 3
-Outcome = tuple[bool, bool, bool]
 T = TypeVar("T")
 
 
@@ -59,7 +59,13 @@ class _Waiting:
     def resolve(self, row: Mapping[str, Any]) -> None:
         if not self.answer.done():  # the request may have been cancelled meanwhile
             self.answer.set_result(
-                (bool(row["owner_ok"]), bool(row["counted"]), bool(row["stored"]))
+                Outcome(
+                    owner_ok=bool(row["owner_ok"]),
+                    known=bool(row["known"]),
+                    counted=bool(row["counted"]),
+                    stored=bool(row["stored"]),
+                    replaced=bool(row["replaced"]),
+                )
             )
 
     def fail(self, error: BaseException) -> None:
@@ -123,7 +129,7 @@ class PostgresIngestWriter:
             await self._pool.close()
 
     async def ingest(self, parameters: Mapping[str, Any]) -> Outcome:
-        """(owner ok, counted in the rate limit, stored) for one submission, group-committed."""
+        """The outcome of one submission's statement, group-committed with others."""
         assert self._pool is not None, "open() first"
         waiting = _Waiting([parameters[name] for name in PARAMETER_ORDER])
         self._queue.append(waiting)

@@ -1,15 +1,14 @@
-"""SQL for storing a submission: ownership + latest state, rate limit, idempotent upsert, breakdown.
-
-All statements run in one short transaction (see service.py), in the same table order for every
-request so concurrent transactions cannot deadlock.
+"""SQLite: the SQL for storing a submission — ownership, rate limit, latest state, idempotent upsert,
+breakdown — as statements of one short transaction (see service.py). PostgreSQL runs the same steps as
+one statement (postgres_statement.py); both produce the `Outcome` of rules.py.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import TextClause, and_, bindparam, case, delete, insert, or_, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TextClause, and_, bindparam, case, delete, insert, or_, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.db.dialect import upsert
@@ -46,16 +45,14 @@ class Breakdown:
     errors: list[dict[str, Any]]
 
 
-def compiled_once(statement: Any, dialect_name: str) -> TextClause:
+def compiled_once(statement: Any) -> TextClause:
     """The statement as typed `text()`, compiled now.
 
     SQLAlchemy cannot cache dialect `INSERT ... ON CONFLICT` constructs (no cache key), so executing
     them compiles them on every request; the same SQL as `text()` with typed bind parameters is
     cached. Every row passed later must supply every column (the callers do).
     """
-    dialect = (postgresql.dialect if dialect_name == "postgresql" else sqlite.dialect)(
-        paramstyle="named"
-    )
+    dialect = sqlite.dialect(paramstyle="named")
     keys = [
         column.key
         for column in statement.table.c
@@ -70,18 +67,16 @@ def compiled_once(statement: Any, dialect_name: str) -> TextClause:
 
 
 class IngestStatements:
-    """Statements built and compiled once per dialect and executed with parameters only."""
+    """SQLite statements built and compiled once and executed with parameters only."""
 
-    def __init__(self, dialect_name: str) -> None:
-        self.claim_installation = compiled_once(
-            self._claim_installation(dialect_name), dialect_name
-        )
-        self.count_request = compiled_once(self._count_request(dialect_name), dialect_name)
-        self.store_submission = compiled_once(self._store_submission(dialect_name), dialect_name)
+    def __init__(self) -> None:
+        self.claim_installation = compiled_once(self._claim_installation())
+        self.count_request = compiled_once(self._count_request())
+        self.store_submission = compiled_once(self._store_submission())
 
     @staticmethod
-    def _claim_installation(dialect_name: str) -> Any:
-        statement = upsert(installations, dialect_name)
+    def _claim_installation() -> Any:
+        statement = upsert(installations, "sqlite")
         excluded = statement.excluded
         current = installations.c
         newer = excluded.last_period_end >= current.last_period_end
@@ -103,8 +98,8 @@ class IngestStatements:
         ).returning(current.installation_id)
 
     @staticmethod
-    def _count_request(dialect_name: str) -> Any:
-        statement = upsert(rate_limits, dialect_name)
+    def _count_request() -> Any:
+        statement = upsert(rate_limits, "sqlite")
         excluded = statement.excluded
         current = rate_limits.c
         same_window = current.window_start == excluded.window_start
@@ -123,8 +118,8 @@ class IngestStatements:
         ).returning(current.count)
 
     @staticmethod
-    def _store_submission(dialect_name: str) -> Any:
-        statement = upsert(submissions, dialect_name)
+    def _store_submission() -> Any:
+        statement = upsert(submissions, "sqlite")
         excluded = statement.excluded
         replaced = [
             name
@@ -139,6 +134,36 @@ class IngestStatements:
             ],
             set_={name: excluded[name] for name in replaced},
         ).returning(submissions.c.id)
+
+
+async def installation_secret(
+    connection: AsyncConnection, installation_id: str
+) -> tuple[bool, str | None]:
+    """(the installation exists, its secret hash)."""
+    row = (
+        await connection.execute(
+            select(installations.c.secret_hash).where(
+                installations.c.installation_id == installation_id
+            )
+        )
+    ).first()
+    return (False, None) if row is None else (True, row.secret_hash)
+
+
+async def period_stored(
+    connection: AsyncConnection, installation_id: str, start: datetime, end: datetime
+) -> bool:
+    """Whether this installation's period is stored already (a re-send replaces it)."""
+    row = (
+        await connection.execute(
+            select(submissions.c.id).where(
+                submissions.c.installation_id == installation_id,
+                submissions.c.period_start == start,
+                submissions.c.period_end == end,
+            )
+        )
+    ).first()
+    return row is not None
 
 
 async def claim_installation(

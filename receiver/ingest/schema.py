@@ -1,7 +1,8 @@
 """The payload contract (docs/payload.md): msgspec structs for schema 1.0 and 1.1, with hard limits.
 
-Schema 1.1 is a superset of 1.0: every 1.0 field keeps its meaning, new fields are added. Any 1.x with a
-higher minor is read as 1.1. Unknown fields are skipped while decoding and therefore never stored.
+Schema 1.1 is a superset of 1.0: every 1.0 field keeps its meaning, new fields are added. `1.0` may also be
+written `1.0.x` (the upstream client's tests send "1.0.0"); any 1.x with a higher minor is read as 1.1.
+Unknown fields are skipped while decoding and therefore never stored.
 """
 
 import uuid
@@ -26,7 +27,7 @@ Metres = Annotated[float, Meta(ge=0, le=MAX_FILAMENT_M)]
 WholeHours = Annotated[int, Meta(ge=0, le=int(MAX_HOURS))]
 Days = Annotated[int, Meta(ge=0, le=31)]
 CountryCode = Annotated[str, Meta(min_length=2, max_length=2, pattern=r"\A[A-Z]{2}\Z")]
-Version = Annotated[str, Meta(max_length=16, pattern=r"\A[0-9]{1,3}\.[0-9]{1,3}\Z")]
+Version = Annotated[str, Meta(max_length=16, pattern=r"\A[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?\Z")]
 Counts = Annotated[dict[Key, Count], Meta(max_length=MAX_ITEMS)]
 Flags = Annotated[dict[Key, bool], Meta(max_length=MAX_ITEMS)]
 TextList = Annotated[list[Key], Meta(max_length=MAX_ITEMS)]
@@ -44,7 +45,7 @@ class Installation10(Struct, kw_only=True):
     first_seen: datetime | None = None
     app_version: RequiredText
     python_version: Text | None = None
-    platform: RequiredText
+    platform: Text  # empty (the upstream 1.0 client can send "") is stored as "unknown"
     deployment_mode: RequiredText
     country_code: CountryCode
 

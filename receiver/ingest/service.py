@@ -1,5 +1,6 @@
 """Ingest rules: who may write, how often, and what is stored for a validated payload."""
 
+import hmac
 import time
 from datetime import datetime
 from typing import Any
@@ -8,26 +9,17 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.db.transactions import Database
-from receiver.errors import ApiError
 from receiver.ingest import repository
 from receiver.ingest.breakdown import model_error_rows, model_usage_rows, week_of
-from receiver.ingest.postgres_statement import INGEST_STATEMENT
 from receiver.ingest.postgres_writer import PostgresIngestWriter
 from receiver.ingest.repository import NEW_USAGE_COLUMNS
+from receiver.ingest.rules import Outcome, Stored, decide, rate_limited
 from receiver.ingest.schema import Payload11
 from receiver.ingest.validation import ValidPayload
 from receiver.ingest.weeks import attributed_week
-from receiver.security.ownership import wrong_secret
+from receiver.security.client_limit import IngestQuota, NewInstallationLimiter
 
 RATE_WINDOW_SECONDS = 3600
-
-
-class _RateLimited(Exception):
-    pass
-
-
-class _NotOwner(Exception):
-    pass
 
 
 def _rows(
@@ -92,6 +84,8 @@ def _statement_parameters(
     breakdown: repository.Breakdown,
     window_start: int,
     limit: int,
+    *,
+    may_create: bool,
 ) -> dict[str, Any]:
     return {
         **latest,
@@ -108,6 +102,7 @@ def _statement_parameters(
         "model_errors": _json(breakdown.errors),
         "window_start": window_start,
         "limit": limit,
+        "may_create": may_create,
     }
 
 
@@ -116,63 +111,88 @@ def _json(value: Any) -> str:
 
 
 class IngestService:
+    """Stores validated submissions under the ingest rules (rules.py): ownership, the per-installation
+    hourly limit, new installations per client address per day and the global hourly quota.
+
+    PostgreSQL writes through `postgres_writer` (one statement per submission, group-committed);
+    SQLite runs the same steps in one transaction. Both give the same outcomes (tested on both).
+    """
+
     def __init__(
         self,
         database: Database,
         rate_limit_per_hour: int,
         postgres_writer: PostgresIngestWriter | None = None,
         dry_run: bool = False,
+        *,
+        new_installations: NewInstallationLimiter | None = None,
+        quota: IngestQuota | None = None,
     ) -> None:
         self.database = database
         self.rate_limit_per_hour = rate_limit_per_hour
-        self.statements = repository.IngestStatements(database.dialect_name)
-        self.single_statement = database.dialect_name == "postgresql"
+        self.is_postgres = database.dialect_name == "postgresql"
+        self.statements = None if self.is_postgres else repository.IngestStatements()
         self.postgres_writer = postgres_writer
         self.dry_run = dry_run  # benchmarks only: everything up to the database write
+        self.new_installations = new_installations or NewInstallationLimiter(0)
+        self.quota = quota or IngestQuota(0)
 
-    async def store(self, valid: ValidPayload, secret_hash: str | None, now: datetime) -> None:
-        """Store (or replace) one period; raises ApiError 403 or 429."""
-        latest, submission, breakdown = _rows(valid, secret_hash, now)
-        epoch = int(time.time())
-        window_start = epoch - epoch % RATE_WINDOW_SECONDS
+    async def store(
+        self,
+        valid: ValidPayload,
+        secret_hash: str | None,
+        now: datetime,
+        client: str | None = None,
+    ) -> Stored:
+        """Store (or replace) one period: "stored" or "duplicate"; raises ApiError 403 or 429."""
+        moment = time.time()
+        window_start = int(moment) - int(moment) % RATE_WINDOW_SECONDS
+        self.quota.take(moment)
+        may_create = self.new_installations.reserve(client, moment)
+        outcome: Outcome | None = None
         try:
-            if self.single_statement:
-                parameters = _statement_parameters(
-                    latest, submission, breakdown, window_start, self.rate_limit_per_hour
+            outcome = await self._write(valid, secret_hash, now, window_start, may_create)
+        finally:
+            if outcome is None or not outcome.stored:
+                self.quota.give_back(moment)
+            if may_create and (outcome is None or not outcome.created):
+                self.new_installations.release(client, moment)
+        return decide(
+            outcome,
+            may_create=may_create,
+            new_id_refused=self.new_installations.limited(moment),
+            limited=rate_limited(
+                self.rate_limit_per_hour, window_start + RATE_WINDOW_SECONDS - int(moment)
+            ),
+        )
+
+    async def _write(
+        self,
+        valid: ValidPayload,
+        secret_hash: str | None,
+        now: datetime,
+        window_start: int,
+        may_create: bool,
+    ) -> Outcome:
+        latest, submission, breakdown = _rows(valid, secret_hash, now)
+        if self.dry_run:
+            return Outcome(owner_ok=True, known=True, counted=True, stored=True, replaced=False)
+        if self.is_postgres:
+            if self.postgres_writer is None:
+                raise RuntimeError("PostgreSQL ingest needs a PostgresIngestWriter (see app.py)")
+            return await self.postgres_writer.ingest(
+                _statement_parameters(
+                    latest,
+                    submission,
+                    breakdown,
+                    window_start,
+                    self.rate_limit_per_hour,
+                    may_create=may_create,
                 )
-                if not self.dry_run:
-                    await self._store_in_one_statement(parameters)
-            elif self.dry_run:
-                return
-            else:
-                await self._store_in_one_transaction(latest, submission, breakdown, window_start)
-        except _NotOwner:
-            raise wrong_secret() from None
-        except _RateLimited:
-            retry_after = window_start + RATE_WINDOW_SECONDS - int(time.time())
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"This installation already sent {self.rate_limit_per_hour} submissions this "
-                "hour; retry later.",
-                headers={"Retry-After": str(max(retry_after, 1))},
-            ) from None
-
-    async def _store_in_one_statement(self, parameters: dict[str, Any]) -> None:
-        async def work(connection: AsyncConnection) -> tuple[bool, bool, bool]:
-            row = (await connection.execute(INGEST_STATEMENT, parameters)).one()
-            return bool(row.owner_ok), bool(row.counted), bool(row.stored)
-
-        if self.postgres_writer is not None:
-            owner_ok, counted, stored = await self.postgres_writer.ingest(parameters)
-        else:
-            owner_ok, counted, stored = await self.database.autocommit(work)
-        if not owner_ok:
-            raise _NotOwner
-        if not counted:
-            raise _RateLimited
-        if not stored:  # another secret claimed this installation a moment ago
-            raise _NotOwner
+            )
+        return await self._store_in_one_transaction(
+            latest, submission, breakdown, window_start, may_create
+        )
 
     async def _store_in_one_transaction(
         self,
@@ -180,21 +200,31 @@ class IngestService:
         submission: dict[str, Any],
         breakdown: repository.Breakdown,
         window_start: int,
-    ) -> None:
-        async def work(connection: AsyncConnection) -> None:
-            if not await repository.claim_installation(connection, self.statements, latest):
-                raise _NotOwner
-            if not await repository.count_request(
-                connection,
-                self.statements,
-                latest["installation_id"],
-                window_start,
-                self.rate_limit_per_hour,
-            ):
-                raise _RateLimited
-            submission_id = await repository.store_submission(
-                connection, self.statements, submission
-            )
-            await repository.replace_breakdown(connection, submission_id, breakdown)
+        may_create: bool,
+    ) -> Outcome:
+        statements = self.statements
+        assert statements is not None
+        installation_id = latest["installation_id"]
 
-        await self.database.write(work)
+        async def work(connection: AsyncConnection) -> Outcome:
+            known, stored_hash = await repository.installation_secret(connection, installation_id)
+            owner_ok = stored_hash is None or hmac.compare_digest(
+                stored_hash, latest["secret_hash"] or ""
+            )
+            refused = Outcome(owner_ok, known, counted=False, stored=False, replaced=False)
+            if not owner_ok or not (known or may_create):
+                return refused
+            if not await repository.count_request(
+                connection, statements, installation_id, window_start, self.rate_limit_per_hour
+            ):
+                return refused
+            if not await repository.claim_installation(connection, statements, latest):
+                return Outcome(owner_ok, known, counted=True, stored=False, replaced=False)
+            replaced = await repository.period_stored(
+                connection, installation_id, submission["period_start"], submission["period_end"]
+            )
+            submission_id = await repository.store_submission(connection, statements, submission)
+            await repository.replace_breakdown(connection, submission_id, breakdown)
+            return Outcome(owner_ok, known, counted=True, stored=True, replaced=replaced)
+
+        return await self.database.write(work)

@@ -11,7 +11,7 @@ import pytest
 from receiver.config import SettingsError, load_settings
 from receiver.errors import ApiError
 from receiver.ingest.body import check_content_type, decode_content
-from receiver.ingest.validation import decode_payload
+from receiver.ingest.validation import PeriodRules, decode_payload
 from receiver.security.client_limit import ClientRateLimiter
 from receiver.security.keys import Capability, KeyRing
 from tests.payloads import load_payloads
@@ -52,13 +52,17 @@ def test_naive_datetimes_are_read_as_utc() -> None:
     assert valid.schema_version == "1.0"
 
 
-def test_period_end_may_be_a_little_ahead_of_our_clock() -> None:
-    almost = (NOW + timedelta(minutes=9)).isoformat()
-    assert decode_payload(encoded(start="2026-11-09T06:00:00Z", end=almost), NOW)
-    too_far = (NOW + timedelta(minutes=11)).isoformat()
+def test_period_end_may_be_ahead_of_our_clock_by_the_tolerance_only() -> None:
+    """A 1.0 client's window ends at *its* now: a clock up to the tolerance fast is accepted on every
+    try; beyond it, refused with a message that names the clock."""
+    rules = PeriodRules(clock_tolerance=timedelta(minutes=60))
+    almost = (NOW + timedelta(minutes=59)).isoformat()
+    assert decode_payload(encoded(start="2026-11-09T06:00:00Z", end=almost), NOW, rules)
+    too_far = (NOW + timedelta(minutes=61)).isoformat()
     with pytest.raises(ApiError) as caught:
-        decode_payload(encoded(start="2026-11-09T06:00:00Z", end=too_far), NOW)
+        decode_payload(encoded(start="2026-11-09T06:00:00Z", end=too_far), NOW, rules)
     assert caught.value.details == [{"field": "$.period.end", "problem": "in the future"}]
+    assert "clock" in caught.value.message
 
 
 def test_keys_have_distinct_capabilities() -> None:
