@@ -12,8 +12,11 @@ from litestar.openapi.config import OpenAPIConfig
 from receiver import __version__
 from receiver.analytics.controller import stats_summary
 from receiver.analytics.export_controller import stats_export
+from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.reliability_controller import stats_reliability
 from receiver.analytics.repository import AnalyticsRepository
+from receiver.analytics.service import AnalyticsService
+from receiver.analytics.stats_controller import StatsController
 from receiver.config import Settings, check_production_keys, load_settings
 from receiver.dashboard.controller import DASHBOARD_HANDLERS
 from receiver.db.engine import create_engine
@@ -75,6 +78,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 ),
                 deletion=DeletionService(database),
                 analytics=AnalyticsRepository(database),
+                stats=AnalyticsService(
+                    database, RollupRefresher(database, settings.rollup_interval_seconds)
+                ),
             )
             log.info("receiver_started", environment=settings.environment, version=__version__)
             yield
@@ -107,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stats_summary,
             stats_export,
             stats_reliability,
+            StatsController,
             *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],

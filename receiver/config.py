@@ -10,6 +10,8 @@ from typing import Literal
 from dotenv import dotenv_values
 
 Environment = Literal["development", "production"]
+SmtpSecurity = Literal["starttls", "tls", "none"]
+ReportPeriod = Literal["weekly", "monthly"]
 ProxyHeader = Literal["x-forwarded-for", "forwarded"]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./receiver.db"
@@ -18,6 +20,28 @@ PLACEHOLDER_KEYS = frozenset({"", "change-me", "changeme", "submit-key", "admin-
 
 class SettingsError(ValueError):
     """The configuration cannot be used; the message says which variable to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """SMTP and the schedule of the weekly / monthly e-mail reports (receiver/reports/)."""
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: SmtpSecurity = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: int = 30
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    scheduled: tuple[ReportPeriod, ...] = ()
+    weekday: int = 2  # ISO weekday of the weekly report (Tuesday: last week's reports have arrived)
+    month_day: int = 2
+    hour: int = 6  # UTC
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.smtp_host and self.sender and self.recipients)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +73,11 @@ class Settings:
     max_period_age_weeks: int = 8
     # The dashboard's cookies carry the Secure flag (HTTPS only); off by default only in development.
     secure_cookies: bool = True
+
+    # analytics (docs/receiver.md, "Analytics") and e-mail reports ("Reports")
+    rollup_interval_seconds: int = 10
+    export_pseudonym_key: str = ""
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def is_development(self) -> bool:
@@ -147,7 +176,59 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         secure_cookies=_flag(
             source, "RECEIVER_SECURE_COOKIES", default=environment != "development"
         ),
+        rollup_interval_seconds=_integer(source, "RECEIVER_ROLLUP_INTERVAL_SECONDS", 10, 0),
+        export_pseudonym_key=source.get("RECEIVER_EXPORT_PSEUDONYM_KEY", "").strip(),
+        reports=_report_settings(source),
     )
+
+
+def _choice[T: str](source: dict[str, str], name: str, default: T, allowed: tuple[T, ...]) -> T:
+    raw = source.get(name, "").strip().lower() or default
+    for value in allowed:
+        if raw == value:
+            return value
+    raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+
+
+def _report_periods(source: dict[str, str]) -> tuple[ReportPeriod, ...]:
+    periods: list[ReportPeriod] = []
+    for item in _split_list(source.get("RECEIVER_REPORTS", "").lower()):
+        if item == "weekly":
+            periods.append("weekly")
+        elif item == "monthly":
+            periods.append("monthly")
+        else:
+            raise SettingsError(f"RECEIVER_REPORTS lists weekly and/or monthly, got {item!r}")
+    return tuple(periods)
+
+
+def _report_settings(source: dict[str, str]) -> ReportSettings:
+    settings = ReportSettings(
+        smtp_host=source.get("RECEIVER_SMTP_HOST", "").strip(),
+        smtp_port=_integer(source, "RECEIVER_SMTP_PORT", 587, 1),
+        smtp_security=_choice(
+            source, "RECEIVER_SMTP_SECURITY", "starttls", ("starttls", "tls", "none")
+        ),
+        smtp_username=source.get("RECEIVER_SMTP_USERNAME", "").strip(),
+        smtp_password=source.get("RECEIVER_SMTP_PASSWORD", ""),
+        smtp_timeout_seconds=_integer(source, "RECEIVER_SMTP_TIMEOUT_SECONDS", 30, 1),
+        sender=source.get("RECEIVER_REPORT_FROM", "").strip(),
+        recipients=_split_list(source.get("RECEIVER_REPORT_TO", "")),
+        scheduled=_report_periods(source),
+        weekday=_integer(source, "RECEIVER_REPORT_WEEKDAY", 2, 1),
+        month_day=_integer(source, "RECEIVER_REPORT_MONTH_DAY", 2, 1),
+        hour=_integer(source, "RECEIVER_REPORT_HOUR", 6, 0),
+    )
+    if settings.weekday > 7 or settings.month_day > 28 or settings.hour > 23:
+        raise SettingsError(
+            "RECEIVER_REPORT_WEEKDAY must be 1-7, RECEIVER_REPORT_MONTH_DAY 1-28 and "
+            "RECEIVER_REPORT_HOUR 0-23 (UTC)"
+        )
+    if settings.scheduled and not settings.can_send:
+        raise SettingsError(
+            "RECEIVER_REPORTS needs RECEIVER_SMTP_HOST, RECEIVER_REPORT_FROM and RECEIVER_REPORT_TO"
+        )
+    return settings
 
 
 def _flag(source: dict[str, str], name: str, *, default: bool = False) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from receiver.analytics.rollup_erase import purge_rollups
 from receiver.db.tables import (
     installations,
     rate_limits,
@@ -33,6 +34,7 @@ async def purge(
     current_window = int(time.time()) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
 
     async def work(connection: AsyncConnection) -> PurgeResult:
+        await purge_rollups(connection, cutoff)
         expired = select(submissions.c.id).where(submissions.c.period_end < cutoff)
         for breakdown in (submission_models, submission_model_errors):
             await connection.execute(

@@ -6,6 +6,7 @@ from typing import Any
 from litestar import Request
 
 from receiver.analytics.repository import AnalyticsRepository
+from receiver.analytics.service import AnalyticsService
 from receiver.config import Settings
 from receiver.db.transactions import Database
 from receiver.ingest.service import IngestService
@@ -23,6 +24,7 @@ class Services:
     ingest: IngestService
     deletion: DeletionService
     analytics: AnalyticsRepository
+    stats: AnalyticsService
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:

@@ -43,7 +43,7 @@ def _bad_parameter(name: str, problem: str, message: str) -> ApiError:
     )
 
 
-def _parse_week(name: str, value: str) -> date:
+def parse_week(name: str, value: str) -> date:
     match = _ISO_WEEK.match(value)
     try:
         if match is None:
@@ -62,12 +62,12 @@ def week_range(since_week: str | None, until_week: str | None, now: datetime) ->
     until = (
         this_monday - timedelta(weeks=1)
         if until_week is None
-        else _parse_week("until_week", until_week)
+        else parse_week("until_week", until_week)
     )
     since = (
         until - timedelta(weeks=DEFAULT_WEEKS - 1)
         if since_week is None
-        else _parse_week("since_week", since_week)
+        else parse_week("since_week", since_week)
     )
     if until < since:
         raise _bad_parameter(

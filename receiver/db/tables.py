@@ -1,5 +1,7 @@
 """Tables (SQLAlchemy Core). Every change here needs an Alembic migration in db/migrations."""
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -125,4 +127,97 @@ rate_limits = Table(
     Column("installation_id", String(ID_LENGTH), primary_key=True),
     Column("window_start", BigInteger, nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Analytics rollups (receiver/analytics/rollup_*.py), kept up to date incrementally from `submissions`.
+# `installation_weeks` holds, per installation and ISO week (`submissions.week_start`), the one
+# submission that counts for that week (latest period end, then newest id) as plain columns; the
+# child tables hold its printers per model, its enabled features and its error counts. Every path
+# that deletes submissions (GDPR deletion, purge) deletes the matching rollup rows itself.
+
+
+def _installation_week_key() -> tuple[Column[str], Column[Any]]:
+    return (
+        Column("installation_id", String(ID_LENGTH), primary_key=True),
+        Column("week", Date, primary_key=True),
+    )
+
+
+installation_weeks = Table(
+    "installation_weeks",
+    metadata,
+    *_installation_week_key(),
+    Column("submission_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("period_end", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("schema_version", String(8), nullable=False),
+    Column("product", String(16), nullable=False),
+    Column("app_version", String(64), nullable=False),
+    Column("deployment_mode", String(64), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("printer_count", Integer, nullable=False),
+    Column("job_count", Integer, nullable=False),
+    # schema 1.1 outcomes (NULL when the report has none, e.g. schema 1.0)
+    Column("jobs_started", Integer, nullable=True),
+    Column("jobs_completed", Integer, nullable=True),
+    Column("jobs_failed", Integer, nullable=True),
+    Column("jobs_cancelled", Integer, nullable=True),
+    Column("jobs_ended_without_outcome", Integer, nullable=True),
+    Column("print_centihours", BigInteger, nullable=True),
+    Column("paused_centihours", BigInteger, nullable=True),
+    Column("filament_cm", BigInteger, nullable=True),
+    Column("errors", Integer, nullable=False),
+    Index("ix_installation_weeks_week", "week"),
+    Index("ix_installation_weeks_submission_id", "submission_id"),
+)
+
+installation_week_printers = Table(
+    "installation_week_printers",
+    metadata,
+    *_installation_week_key(),
+    Column("family", String(64), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("printers", Integer, nullable=False),
+    Index("ix_installation_week_printers_week", "week"),
+)
+
+installation_week_features = Table(
+    "installation_week_features",
+    metadata,
+    *_installation_week_key(),
+    Column("feature", String(64), primary_key=True),
+    Index("ix_installation_week_features_week", "week"),
+)
+
+# kind "type": a key of error_summary other than total_errors; kind "code": a key of errors_by_code
+installation_week_errors = Table(
+    "installation_week_errors",
+    metadata,
+    *_installation_week_key(),
+    Column("kind", String(8), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Index("ix_installation_week_errors_week", "week"),
+)
+
+# The first and last week each installation counted for (new / gone quiet per week).
+installation_spans = Table(
+    "installation_spans",
+    metadata,
+    Column("installation_id", String(ID_LENGTH), primary_key=True),
+    Column("first_week", Date, nullable=False, index=True),
+    Column("last_week", Date, nullable=False, index=True),
+)
+
+# The incremental refresh reads submissions changed since its watermark through this index.
+Index("ix_submissions_received_at", submissions.c.received_at)
+
+# Bookkeeping of the incremental refresh: one row, its watermark on submissions.received_at.
+rollup_state = Table(
+    "rollup_state",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("watermark", DateTime(timezone=True), nullable=True),
 )

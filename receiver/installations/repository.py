@@ -3,6 +3,7 @@
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from receiver.analytics.rollup_erase import erase_installation_rollups
 from receiver.db.tables import (
     installations,
     rate_limits,
@@ -22,8 +23,9 @@ async def secret_hash_of(connection: AsyncConnection, installation_id: str) -> s
 
 
 async def erase(connection: AsyncConnection, installation_id: str) -> int:
-    """Delete submissions (with their per-model breakdown), latest state and rate-limit record;
-    returns the submissions deleted."""
+    """Delete submissions (with their per-model breakdown and analytics rollups), latest state and
+    rate-limit record; returns the submissions deleted."""
+    await erase_installation_rollups(connection, installation_id)
     own_submissions = select(submissions.c.id).where(
         submissions.c.installation_id == installation_id
     )

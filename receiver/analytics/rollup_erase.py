@@ -1,0 +1,49 @@
+"""Deleting rollup rows together with the submissions they were made from (GDPR erasure, purge).
+
+Both run inside the caller's transaction, under the rollup lock, before the caller deletes the
+submissions themselves.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import delete, exists, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from receiver.analytics.rollup_lock import lock_rollups
+from receiver.db.tables import (
+    installation_spans,
+    installation_week_errors,
+    installation_week_features,
+    installation_week_printers,
+    installation_weeks,
+)
+
+WEEK_TABLES = (
+    installation_week_printers,
+    installation_week_features,
+    installation_week_errors,
+    installation_weeks,
+)
+
+
+async def erase_installation_rollups(connection: AsyncConnection, installation_id: str) -> None:
+    await lock_rollups(connection)
+    for table in (*WEEK_TABLES, installation_spans):
+        await connection.execute(delete(table).where(table.c.installation_id == installation_id))
+
+
+async def purge_rollups(connection: AsyncConnection, cutoff: datetime) -> None:
+    """Forget the weeks whose counted submission ended before `cutoff` (purge deletes it, and all
+    other submissions of that week end earlier still), and the spans left without any week."""
+    await lock_rollups(connection)
+    expired = select(installation_weeks.c.installation_id, installation_weeks.c.week).where(
+        installation_weeks.c.period_end < cutoff
+    )
+    for table in WEEK_TABLES:
+        await connection.execute(
+            delete(table).where(tuple_(table.c.installation_id, table.c.week).in_(expired))
+        )
+    has_week = exists().where(
+        installation_weeks.c.installation_id == installation_spans.c.installation_id
+    )
+    await connection.execute(delete(installation_spans).where(~has_week))

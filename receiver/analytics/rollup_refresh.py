@@ -1,0 +1,198 @@
+"""The incremental refresh of the analytics rollups from `submissions`.
+
+Reads only the submissions received since the last refresh (minus a margin for requests that were
+still being stored; `submissions.received_at` is indexed) that change what counts for their
+(installation, week): new, replaced (a re-sent period), or a later window of the same week. Each
+page is its own short transaction under the rollup lock (rollup_lock.py). Re-reading the margin is
+harmless: a submission already counted is filtered out in SQL, and writing it again changes nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from receiver.analytics.rollup_lock import STATE_ROW, lock_rollups
+from receiver.analytics.rollup_rows import WeekRollup, counted_per_week, week_rollup
+from receiver.db.dialect import upsert
+from receiver.db.tables import (
+    installation_spans,
+    installation_week_errors,
+    installation_week_features,
+    installation_week_printers,
+    installation_weeks,
+    rollup_state,
+    submissions,
+)
+from receiver.db.transactions import Database
+
+# Longer than any request takes from choosing `received_at` to its commit (the statement timeout
+# is 30 s), plus clock differences between receiver hosts.
+MARGIN = timedelta(minutes=2)
+PAGE_SIZE = 1000
+CHILD_TABLES = (installation_week_printers, installation_week_features, installation_week_errors)
+
+_s = submissions.c
+_w = installation_weeks.c
+SOURCE_COLUMNS = (
+    _s.id,
+    _s.installation_id,
+    _s.week_start,
+    _s.period_end,
+    _s.received_at,
+    _s.schema_version,
+    _s.deployment_mode,
+    _s.country_code,
+    _s.printer_count,
+    _s.job_count,
+    _s.aggregate,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    received_at: datetime
+    submission_id: int
+
+
+def changed_submissions(since: datetime | None, after: _Cursor | None, limit: int) -> Any:
+    """Submissions that would change the rollups, oldest received first (keyset pagination)."""
+    counted = and_(_w.installation_id == _s.installation_id, _w.week == _s.week_start)
+    statement = (
+        select(*SOURCE_COLUMNS)
+        .select_from(submissions.outerjoin(installation_weeks, counted))
+        .where(
+            or_(
+                _w.installation_id.is_(None),
+                _s.period_end > _w.period_end,
+                and_(_s.period_end == _w.period_end, _s.id > _w.submission_id),
+                and_(_s.id == _w.submission_id, _s.received_at != _w.received_at),
+            )
+        )
+        .order_by(_s.received_at, _s.id)
+        .limit(limit)
+    )
+    if since is not None:
+        statement = statement.where(_s.received_at >= since)
+    if after is not None:
+        statement = statement.where(
+            or_(
+                _s.received_at > after.received_at,
+                and_(_s.received_at == after.received_at, _s.id > after.submission_id),
+            )
+        )
+    return statement
+
+
+async def _write_counted(connection: AsyncConnection, rollups: list[WeekRollup]) -> None:
+    dialect = connection.dialect.name
+    statement = upsert(installation_weeks, dialect)
+    replaced = {
+        name: statement.excluded[name]
+        for name in installation_weeks.c.keys()  # noqa: SIM118
+        if name not in ("installation_id", "week")
+    }
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_w.installation_id, _w.week], set_=replaced
+        ),
+        [rollup.row for rollup in rollups],
+    )
+    keys = [{"key_id": r.installation_id, "key_week": r.week} for r in rollups]
+    for table in CHILD_TABLES:
+        await connection.execute(
+            delete(table).where(
+                table.c.installation_id == bindparam("key_id"),
+                table.c.week == bindparam("key_week"),
+            ),
+            keys,
+        )
+        rows = [
+            row
+            for rollup in rollups
+            for row in getattr(rollup, table.name.removeprefix("installation_week_"))
+        ]
+        if rows:
+            await connection.execute(table.insert(), rows)
+    await _widen_spans(connection, rollups)
+
+
+async def _widen_spans(connection: AsyncConnection, rollups: list[WeekRollup]) -> None:
+    spans: dict[str, tuple[Any, Any]] = {}
+    for rollup in rollups:
+        first, last = spans.get(rollup.installation_id, (rollup.week, rollup.week))
+        spans[rollup.installation_id] = (min(first, rollup.week), max(last, rollup.week))
+    statement = upsert(installation_spans, connection.dialect.name)
+    current, excluded = installation_spans.c, statement.excluded
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[current.installation_id],
+            set_={
+                "first_week": case(
+                    (excluded.first_week < current.first_week, excluded.first_week),
+                    else_=current.first_week,
+                ),
+                "last_week": case(
+                    (excluded.last_week > current.last_week, excluded.last_week),
+                    else_=current.last_week,
+                ),
+            },
+        ),
+        [
+            {"installation_id": installation_id, "first_week": first, "last_week": last}
+            for installation_id, (first, last) in spans.items()
+        ],
+    )
+
+
+async def _refresh_page(
+    connection: AsyncConnection, since: datetime | None, after: _Cursor | None, limit: int
+) -> tuple[int, _Cursor | None]:
+    await lock_rollups(connection)
+    rows = (await connection.execute(changed_submissions(since, after, limit))).mappings().all()
+    if not rows:
+        return 0, None
+    await _write_counted(connection, counted_per_week([week_rollup(dict(row)) for row in rows]))
+    last = rows[-1]
+    return len(rows), _Cursor(last["received_at"], int(last["id"]))
+
+
+async def _watermark(connection: AsyncConnection) -> datetime | None:
+    statement = select(rollup_state.c.watermark).where(rollup_state.c.name == STATE_ROW)
+    value: datetime | None = (await connection.execute(statement)).scalar_one_or_none()
+    return value
+
+
+async def _set_watermark(connection: AsyncConnection, watermark: datetime) -> None:
+    await lock_rollups(connection)
+    await connection.execute(
+        update(rollup_state).where(rollup_state.c.name == STATE_ROW).values(watermark=watermark)
+    )
+
+
+async def refresh_rollups(database: Database, now: datetime, page_size: int = PAGE_SIZE) -> int:
+    """Bring the rollups up to date with the submissions received until `now`; returns how many
+    submissions were (re)read."""
+    watermark = await database.read(_watermark)
+    since = None if watermark is None else watermark - MARGIN
+    after: _Cursor | None = None
+    total = 0
+    while True:
+
+        async def page(
+            connection: AsyncConnection, after: _Cursor | None = after
+        ) -> tuple[int, _Cursor | None]:
+            return await _refresh_page(connection, since, after, page_size)
+
+        count, after = await database.write(page)
+        total += count
+        if count < page_size or after is None:
+            break
+
+    async def mark(connection: AsyncConnection) -> None:
+        await _set_watermark(connection, now)
+
+    await database.write(mark)
+    return total
