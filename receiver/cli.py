@@ -1,10 +1,12 @@
-"""Command line: `printernizer-receiver` (= `python -m receiver`): serve, db upgrade, keys, purge."""
+"""Command line: `printernizer-receiver` (= `python -m receiver`): serve, db upgrade, keys, purge,
+demo-data."""
 
 import argparse
 import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -33,7 +35,27 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--format", choices=["text", "env"], default="text")
     purge_parser = commands.add_parser("purge", help="delete data older than the retention")
     purge_parser.add_argument("--days", type=int, help="overrides RECEIVER_RETENTION_DAYS")
+    demo = commands.add_parser(
+        "demo-data",
+        help="fill an empty database (RECEIVER_DATABASE_URL) with realistic generated data",
+    )
+    demo.add_argument("--installations", type=_bounded(1, 200_000), default=300, help="default 300")
+    demo.add_argument("--weeks", type=_bounded(12, 156), default=78, help="default 78")
+    demo.add_argument("--seed", type=int, default=2026, help="same seed, same data")
     return parser
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+
+    return parse
 
 
 async def _prepare_database(settings: Settings) -> None:
@@ -95,6 +117,31 @@ async def _purge(settings: Settings, days: int) -> None:
     )
 
 
+def _demo_data(settings: Settings, args: argparse.Namespace) -> None:
+    from receiver.demo.load import DemoDataError, fill_database  # noqa: PLC0415
+    from receiver.demo.world import DemoConfig, planted_anomalies  # noqa: PLC0415
+
+    config = DemoConfig(installations=args.installations, weeks=args.weeks, seed=args.seed)
+    print(
+        f"demo data: {config.installations} installations over {config.weeks} ISO weeks "
+        f"into {settings.database_url}",
+        file=sys.stderr,
+    )
+    try:
+        result = asyncio.run(fill_database(settings.database_url, config))
+    except DemoDataError as error:
+        print(f"printernizer-receiver demo-data: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(
+        f"stored {result.submissions} submissions from {result.installations} installations "
+        f"in {result.seconds:.1f} s; planted anomalies:"
+    )
+    for anomaly in planted_anomalies(config):
+        year, week, _ = anomaly.week.isocalendar()
+        print(f"  {year}-W{week:02d} {anomaly.kind}: {anomaly.description}")
+    print("open the dashboard: printernizer-receiver serve, then http://127.0.0.1:8080/dashboard")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "keys":
@@ -114,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
             print("database schema is up to date")
         elif args.command == "purge":
             asyncio.run(_purge(settings, args.days or settings.retention_days))
+        elif args.command == "demo-data":
+            _demo_data(settings, args)
     except (SettingsError, SchemaOutOfDate) as error:
         print(f"printernizer-receiver: {error}", file=sys.stderr)
         sys.exit(2)

@@ -66,3 +66,48 @@ MSG
     || { echo "error: dependency installation failed (see above)" >&2; exit 1; }
   echo "$stamp" >"$VENV/.printernizer-stamp"
 }
+
+# The dashboard's browser libraries (package.json + package-lock.json, from the npm registry): `npm ci`
+# when node_modules or the copied files are missing or the package files changed; the built files are
+# copied into the receiver's static folder (ignored by git, served by the receiver; no CDN).
+# `ensure_dashboard_assets required` fails without npm (the tests need it); otherwise it only warns.
+DASHBOARD_VENDOR="$ROOT/receiver/dashboard/static/vendor"
+DASHBOARD_FILES=("chart.js/dist/chart.umd.min.js" "chart.js/LICENSE.md")
+
+ensure_dashboard_assets() {
+  local required="${1:-}" stamp file missing=0
+  stamp="$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -c1-16)"
+  for file in "${DASHBOARD_FILES[@]}"; do
+    [ -f "$DASHBOARD_VENDOR/$(basename "$file")" ] || missing=1
+  done
+  if [ "$missing" = 0 ] && [ "$(cat "$ROOT/node_modules/.printernizer-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "warning: npm not found, so the dashboard's chart library cannot be installed" \
+      "(Debian/Ubuntu: apt-get install -y npm); the dashboard shows figures without charts" >&2
+    [ "$required" = required ] && exit 1
+    return 0
+  fi
+  echo "==> installing the dashboard's chart library (npm ci, pinned by package-lock.json)" >&2
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2) \
+    || { echo "error: npm ci failed (see above)" >&2; exit 1; }
+  mkdir -p "$DASHBOARD_VENDOR"
+  for file in "${DASHBOARD_FILES[@]}"; do
+    cp "$ROOT/node_modules/$file" "$DASHBOARD_VENDOR/"
+  done
+  echo "$stamp" >"$ROOT/node_modules/.printernizer-stamp"
+}
+
+# Debian's chromium for the dashboard's browser test (a test tool's own browser download does not work
+# here). Installed with apt-get when missing and we may (root); otherwise the test says what to do.
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's chromium for the dashboard's browser test (apt-get install chromium)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 \
+      || echo "warning: chromium could not be installed; the browser test will fail" >&2
+    return 0
+  fi
+  echo "warning: chromium is missing (sudo apt-get install -y chromium); the browser test will fail" >&2
+}

@@ -5,6 +5,7 @@ Runs `scripts/run` exactly as a newcomer would (in a copy of the working tree's 
 the config flow over HTTP, and stops everything with Ctrl-C (SIGINT).
 """
 
+import json
 import os
 import signal
 import socket
@@ -16,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 RECEIVER_URL = "http://127.0.0.1:8080"
 HA_URL = "http://127.0.0.1:8123"
+WS_URL = "ws://127.0.0.1:8123/api/websocket"
 CLIENT_ID = f"{HA_URL}/"
 
 
@@ -66,6 +69,39 @@ def running_dev_setup(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a TCP socket listening on `port` (Linux /proc/net/tcp and tcp6)."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.rsplit(":", 1)
+            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                if len(address) == 8:  # IPv4, little-endian hex
+                    found.add(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))
+                else:
+                    found.add(f"ipv6:{address}")
+    return found
+
+
+def _websocket(token: str, *commands: dict[str, Any]) -> list[dict[str, Any]]:
+    """Home Assistant's WebSocket API, as the frontend uses it: one answer per command."""
+    answers: list[dict[str, Any]] = []
+    with connect(WS_URL, open_timeout=30) as socket:
+        assert json.loads(socket.recv(timeout=30))["type"] == "auth_required"
+        socket.send(json.dumps({"type": "auth", "access_token": token}))
+        assert json.loads(socket.recv(timeout=30))["type"] == "auth_ok"
+        for number, command in enumerate(commands, start=1):
+            socket.send(json.dumps({"id": number, **command}))
+            while True:
+                message = json.loads(socket.recv(timeout=30))
+                if message.get("id") == number:
+                    assert message["success"], message
+                    answers.append(message["result"])
+                    break
+    return answers
 
 
 def _answer_with_defaults(fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -126,6 +162,30 @@ def test_run_command_serves_receiver_and_home_assistant_with_the_integration(
         entries = ha.get("/api/config/config_entries/entry").json()
         ours = [entry for entry in entries if entry["domain"] == "printernizer_usage"]
         assert [entry["state"] for entry in ours] == ["loaded"]
+
+    # Home Assistant listens on 127.0.0.1 only, from its confirmed (stable) HTTP configuration: the
+    # frontend has no "Confirm new HTTP server configuration … will revert" prompt to show (it shows one
+    # while a pending configuration has a revert time) and there is no repair issue about it.
+    assert _listening_addresses(8123) == {"127.0.0.1"}
+    http_config, repairs = _websocket(
+        token, {"type": "http/config"}, {"type": "repairs/list_issues"}
+    )
+    assert http_config["pending"] is None, http_config
+    assert http_config["revert_at"] is None, http_config
+    assert http_config["stable"]["server_host"] == ["127.0.0.1"]
+    assert [issue for issue in repairs["issues"] if issue["domain"] == "http"] == []
+
+    # A log a newcomer can read: warnings and errors, start-up milestones, this integration's lines.
+    ha_lines = [line for line in log.read_text().splitlines() if "(MainThread)" in line]
+    assert not [line for line in ha_lines if " DEBUG " in line]
+    noisy = [
+        line
+        for line in ha_lines
+        if " INFO " in line
+        and "[homeassistant.core]" not in line
+        and "[custom_components.printernizer_usage" not in line
+    ]
+    assert noisy == [], noisy[:10]
 
     os.killpg(process.pid, signal.SIGINT)
     assert process.wait(timeout=60) == 0, log.read_text()[-4000:]
