@@ -1,0 +1,210 @@
+"""The analytics endpoints over generated installations: every answer equals a brute-force
+computation over the submissions sent (analytics_reference.py), on SQLite and on PostgreSQL."""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import postgres_base_url
+from tests.receiver.analytics_reference import Reference
+from tests.receiver.analytics_world import (
+    ENV,
+    WEEK,
+    World,
+    erase_deleted,
+    generate,
+    submit_all,
+    this_monday,
+)
+from tests.receiver.conftest import ADMIN_KEY, server_env
+from tests.receiver.test_reliability import _nested_equal
+from tests.receiver_server import run_receiver
+
+SEED = 20261126
+LAST_WEEK = this_monday() - WEEK
+ENDPOINTS = {
+    "installations": "installations",
+    "versions": "versions",
+    "deployment-modes": "deployment_modes",
+    "countries": "countries",
+    "printers": "printers",
+    "features": "features",
+    "jobs": "jobs",
+    "errors": "errors",
+}
+RANGES = [(LAST_WEEK, 12), (LAST_WEEK, 22), (LAST_WEEK - 3 * WEEK, 1), (LAST_WEEK, 156)]
+
+
+def iso(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass
+class Seeded:
+    http: httpx.Client
+    url: str
+    database_url: str
+    world: World
+    reference: Reference
+
+    def get(self, path: str, **params: str) -> Any:
+        response = self.http.get(
+            f"{self.url}{path}", headers={"X-API-Key": ADMIN_KEY}, params=params
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def database_urls(tmp: Path) -> Iterator[tuple[str, str]]:
+    yield "sqlite", f"sqlite+aiosqlite:///{tmp / 'analytics.db'}"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
+    tmp = tmp_path_factory.mktemp("analytics")
+    world = generate(SEED, installations=45, weeks=22)
+    if request.param == "sqlite":
+        yield from _seed(f"sqlite+aiosqlite:///{tmp / 'analytics.db'}", tmp, world)
+        return
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip("PostgreSQL not configured: set PRINTERNIZER_TEST_POSTGRES_URL")
+    from tests.postgres import temporary_database  # noqa: PLC0415
+
+    with temporary_database(base, f"t_{uuid.uuid4().hex[:12]}") as url:
+        yield from _seed(url, tmp, world)
+
+
+def _seed(database_url: str, tmp: Path, world: World) -> Iterator[Seeded]:
+    with (
+        run_receiver(database_url, tmp, server_env(**ENV)) as receiver,
+        httpx.Client(timeout=60) as http,
+    ):
+        submit_all(http, receiver.url, world)
+        seeded = Seeded(
+            http, receiver.url, database_url, world, Reference(world, datetime.now(UTC))
+        )
+        seeded.get("/stats/installations")  # the rollups now hold the installation erased next
+        erase_deleted(http, receiver.url, world)
+        yield seeded
+
+
+def test_the_generated_world_covers_the_cases_that_matter() -> None:
+    world = generate(SEED, installations=45, weeks=22)
+    reference = Reference(world, datetime.now(UTC))
+    stored = world.stored()
+    assert len(world.sent) > len(stored) + len(world.deleted)  # some periods were re-sent
+    assert len(reference.reports) > len(reference.counted)  # overlapping 1.0 windows in a week
+    products = {report.product for report in reference.reports}
+    assert products == {"integration", "printernizer"}
+    assert any(
+        "usage_by_model" not in r.payload for r in reference.reports if r.product == "integration"
+    )
+    assert any("total_errors" not in r.payload["error_summary"] for r in reference.reports)
+    sizes = {r.payload["printer_fleet"]["printer_count"] for r in reference.reports}
+    assert 0 in sizes
+    assert max(sizes) >= 20
+    assert world.deleted
+
+
+@pytest.mark.parametrize(("until", "weeks"), RANGES, ids=str)
+def test_every_endpoint_equals_the_brute_force_reference(
+    seeded: Seeded, until: date, weeks: int
+) -> None:
+    for path, name in ENDPOINTS.items():
+        got = seeded.get(f"/stats/{path}", until_week=iso(until), weeks=str(weeks))
+        want = getattr(seeded.reference, name)(until, weeks)
+        assert _nested_equal(got, want), path
+    # sanity: the figures are not all empty
+    versions = seeded.get("/stats/versions", until_week=iso(until), weeks=str(weeks))
+    assert versions["active_installations"] > 10
+    assert versions["newest"] == {"integration": "0.10.0", "printernizer": "2.42.0"}
+
+
+def test_the_overview_is_picked_from_the_other_answers(seeded: Seeded) -> None:
+    params = {"until_week": iso(LAST_WEEK), "weeks": "12"}
+    overview = seeded.get("/stats/overview", **params)
+    reference = seeded.reference
+    installations = reference.installations(LAST_WEEK, 12)
+    series = installations["series"]
+    jobs = reference.jobs(LAST_WEEK, 12)["totals"]
+    errors = reference.errors(LAST_WEEK, 12)
+    printers = reference.printers(LAST_WEEK, 12)
+    anomalies = seeded.get("/stats/anomalies", **params)["anomalies"]
+    want = {
+        **reference.header(LAST_WEEK, 12),
+        "installations": {
+            "total": installations["total"],
+            "active_7d": installations["active_7d"],
+            "active_30d": installations["active_30d"],
+            "active_last_week": series[-1]["active"],
+            "active_previous_week": series[-2]["active"],
+            "change": series[-1]["active"] - series[-2]["active"],
+            "change_rate": (series[-1]["active"] - series[-2]["active"]) / series[-2]["active"],
+        },
+        "newest_versions": reference.versions(LAST_WEEK, 12)["newest"],
+        "printers": {"total": printers["total"], "average": printers["average"]},
+        "jobs": {
+            name: jobs[name]
+            for name in (
+                "completed",
+                "failed",
+                "cancelled",
+                "ended_without_outcome",
+                "success_rate",
+                "print_hours",
+                "filament_m",
+            )
+        },
+        "errors": {
+            "total": errors["total"],
+            "last_week": errors["last_week"],
+            "previous_week": errors["previous_week"],
+        },
+        "anomalies": {
+            "count": len(anomalies),
+            "highest_severity": (
+                "critical"
+                if any(a["severity"] == "critical" for a in anomalies)
+                else "warning"
+                if anomalies
+                else None
+            ),
+        },
+    }
+    assert _nested_equal(overview, want)
+    assert overview["installations"]["active_7d"] > 0
+
+
+def test_the_erased_installation_left_no_rollup(seeded: Seeded) -> None:
+    import asyncio  # noqa: PLC0415
+
+    from tests.receiver.conftest import query  # noqa: PLC0415
+
+    (erased,) = seeded.world.deleted
+    for table in (
+        "installation_weeks",
+        "installation_week_printers",
+        "installation_week_features",
+        "installation_week_errors",
+        "installation_spans",
+    ):
+        rows = asyncio.run(
+            query(
+                seeded.database_url,
+                f"SELECT count(*) FROM {table} WHERE installation_id = :id",
+                id=erased,
+            )
+        )
+        assert rows == [(0,)], table
