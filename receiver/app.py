@@ -11,7 +11,9 @@ from litestar.openapi.config import OpenAPIConfig
 
 from receiver import __version__
 from receiver.analytics.controller import stats_summary
+from receiver.analytics.export_aggregates_controller import ExportController
 from receiver.analytics.export_controller import stats_export
+from receiver.analytics.public_controller import PublicStatsController
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.reliability_controller import stats_reliability
 from receiver.analytics.repository import AnalyticsRepository
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stats_export,
             stats_reliability,
             StatsController,
+            ExportController,
+            PublicStatsController,
             *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],

@@ -23,6 +23,7 @@ from receiver.analytics.jobs_sql import job_sums
 from receiver.analytics.overview import overview_answer
 from receiver.analytics.printers import printers_answer
 from receiver.analytics.printers_sql import printer_figures
+from receiver.analytics.public import public_answer
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.versions import versions_answer
 from receiver.analytics.week_window import WeekWindow
@@ -140,6 +141,30 @@ class AnalyticsService:
                     "jobs": await self._jobs(connection, window),
                     "errors": await self._errors(connection, window),
                     "anomalies": await self._anomalies(connection, window),
+                },
+            )
+
+        return await self._answer(work)
+
+    async def public(self, window: WeekWindow) -> Answer:
+        """The public aggregates (k-anonymous; public.py) from the admin answers' counts."""
+
+        async def work(connection: AsyncConnection) -> Answer:
+            versions = await self._versions(connection, window)
+            return public_answer(
+                window.header(),
+                versions["active_installations"],
+                {
+                    "versions": versions,
+                    "countries": await self._simple_distribution(
+                        connection, window, "country_code", "country", "countries"
+                    ),
+                    "deployment_modes": await self._simple_distribution(
+                        connection, window, "deployment_mode", "mode", "modes"
+                    ),
+                    "printers": await self._printers(connection, window),
+                    "features": await self._features(connection, window),
+                    "installations": await self._installations(connection, window),
                 },
             )
 
