@@ -23,7 +23,8 @@ from receiver.analytics.week_window import WEEK, WeekWindow
 BASELINE_WEEKS = 8
 MIN_BASELINE_WEEKS = 4
 THRESHOLD = 4.0
-MIN_RELATIVE_CHANGE = 0.2
+MIN_DROP = 0.2  # active installations: at least 20 % fewer than the baseline
+MIN_RISE = 0.5  # errors per installation, submissions: at least 50 % more
 MAD_SCALE = 1.4826
 SETTLE_TIME = timedelta(days=2)  # weekly reports arrive within a day after the week; allow two
 MIN_VERSION_JOBS = 30
@@ -44,8 +45,9 @@ def baseline(history: Sequence[float], floor: Callable[[float], float]) -> Basel
 
 
 def count_floor(median: float) -> float:
-    """Counts wobble at least like a Poisson count: √median."""
-    return max(math.sqrt(max(median, 0.0)), 1.0)
+    """A spread of at least 2 % of the median (and 1), so a perfectly flat history still tolerates
+    the usual wobble."""
+    return max(0.02 * abs(median), 1.0)
 
 
 def rate_floor(median: float) -> float:
@@ -64,6 +66,7 @@ def _percent(value: float) -> str:
 class SeriesRule:
     kind: str
     rising: bool  # True: fires above the baseline; False: below
+    min_relative: float  # the least relative change that matters, whatever the score
     floor: Callable[[float], float]
     describe: Callable[[str, float, Baseline, int], str]
 
@@ -91,9 +94,13 @@ def _describe_surge(week: str, value: float, base: Baseline, weeks: int) -> str:
 
 
 RULES = {
-    "active_drop": SeriesRule("active_drop", False, count_floor, _describe_drop),
-    "error_rate_spike": SeriesRule("error_rate_spike", True, rate_floor, _describe_error_rate),
-    "submission_surge": SeriesRule("submission_surge", True, count_floor, _describe_surge),
+    "active_drop": SeriesRule("active_drop", False, MIN_DROP, count_floor, _describe_drop),
+    "error_rate_spike": SeriesRule(
+        "error_rate_spike", True, MIN_RISE, rate_floor, _describe_error_rate
+    ),
+    "submission_surge": SeriesRule(
+        "submission_surge", True, MIN_RISE, count_floor, _describe_surge
+    ),
 }
 
 
@@ -121,7 +128,7 @@ def series_anomalies(
         deviation = value - base.median if rule.rising else base.median - value
         score = deviation / base.scale
         relative = deviation / abs(base.median) if base.median else math.inf
-        if score < THRESHOLD or relative < MIN_RELATIVE_CHANGE:
+        if score < THRESHOLD or relative < rule.min_relative:
             continue
         week = iso_week(monday)
         found.append(
@@ -230,8 +237,8 @@ def anomalies_answer(
         *series_anomalies(RULES["error_rate_spike"], error_rate, evaluated, first_data),
         *series_anomalies(RULES["submission_surge"], submitted, evaluated, first_data),
     ]
-    if window.until in evaluated:
-        found += version_anomalies(iso_week(window.until), inputs["versions"])
+    # a failure rate does not depend on how many reports have arrived yet: always compared
+    found += version_anomalies(iso_week(window.until), inputs["versions"])
     found.sort(key=lambda entry: (entry["week"], entry["score"]), reverse=True)
     return {**window.header(), "anomalies": found}
 
