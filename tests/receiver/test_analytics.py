@@ -2,6 +2,7 @@
 computation over the submissions sent (analytics_reference.py), on SQLite and on PostgreSQL."""
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -60,10 +61,6 @@ class Seeded:
         )
         assert response.status_code == 200, response.text
         return response.json()
-
-
-def database_urls(tmp: Path) -> Iterator[tuple[str, str]]:
-    yield "sqlite", f"sqlite+aiosqlite:///{tmp / 'analytics.db'}"
 
 
 @pytest.fixture(
@@ -208,3 +205,121 @@ def test_the_erased_installation_left_no_rollup(seeded: Seeded) -> None:
             )
         )
         assert rows == [(0,)], table
+
+
+# ---------------------------------------------------------------------------------------------
+# The reporting views (docs/receiver.md, "Reporting views"): the same numbers, in SQL
+
+
+def view_rows(seeded: Seeded, sql: str) -> list[tuple[Any, ...]]:
+    import asyncio  # noqa: PLC0415
+
+    from tests.receiver.conftest import query  # noqa: PLC0415
+
+    return [
+        tuple(str(value) if isinstance(value, date) else value for value in row)
+        for row in asyncio.run(query(seeded.database_url, sql))
+    ]
+
+
+def test_the_reporting_views_hold_the_same_weekly_numbers(seeded: Seeded) -> None:
+    reference = seeded.reference
+    weeks = sorted({week for _, week in reference.counted})
+    first = Counter(min(w) for w in reference.weeks_of.values())
+    last = Counter(max(w) for w in reference.weeks_of.values())
+    assert sorted(view_rows(seeded, "SELECT * FROM report_weekly_active_installations")) == [
+        (str(w), len(reference.in_week(w)), first[w], last[w]) for w in weeks
+    ]
+
+    def grouped(key: Any) -> list[tuple[Any, ...]]:
+        counts = Counter((str(w), *key(r)) for w in weeks for r in reference.in_week(w))
+        return sorted((*k, n) for k, n in counts.items())
+
+    def sql(view: str, *columns: str) -> list[tuple[Any, ...]]:
+        return sorted(view_rows(seeded, f"SELECT week, {', '.join(columns)} FROM {view}"))
+
+    assert sql("report_weekly_versions", "product", "app_version", "installations") == grouped(
+        lambda r: (r.product, r.version)
+    )
+    assert sql("report_weekly_deployment_modes", "deployment_mode", "installations") == grouped(
+        lambda r: (r.payload["installation"]["deployment_mode"],)
+    )
+    assert sql("report_weekly_countries", "country_code", "installations") == grouped(
+        lambda r: (r.payload["installation"]["country_code"],)
+    )
+    printers: dict[tuple[str, str, str], list[int]] = {}
+    for w in weeks:
+        for r in reference.in_week(w):
+            for (family, model), n in r.printers().items():
+                printers.setdefault((str(w), family, model), []).append(n)
+    assert sql("report_weekly_printers", "family", "model", "installations", "printers") == sorted(
+        (*k, len(ns), sum(ns)) for k, ns in printers.items()
+    )
+    features = Counter(
+        (str(w), name)
+        for w in weeks
+        for r in reference.in_week(w)
+        for name, on in r.stats["feature_usage"].items()
+        if on is True
+    )
+    assert sql(
+        "report_weekly_features", "feature", "installations", "active_installations"
+    ) == sorted(
+        (week, name, n, len(reference.in_week(date.fromisoformat(week))))
+        for (week, name), n in features.items()
+    )
+    jobs = sql(
+        "report_weekly_jobs", "reports", "completed", "failed", "print_hours", "legacy_job_count"
+    )
+    for week, reports, completed, failed, print_hours, legacy in jobs:
+        expected = reference.jobs(date.fromisoformat(week), 1)
+        totals = expected["totals"]
+        assert (reports, completed or 0, failed or 0, legacy) == (
+            totals["installation_weeks"],
+            totals["completed"],
+            totals["failed"],
+            totals["legacy_job_count"],
+        )
+        assert float(print_hours or 0) == pytest.approx(totals["print_hours"])
+    errors = {
+        (week, kind, name): n
+        for week, kind, name, n in sql("report_weekly_errors", "kind", "name", "errors")
+    }
+    for w in weeks:
+        answer = reference.errors(w, 1)
+        assert errors[str(w), "total", "total_errors"] == answer["total"]
+        for entry in answer["by_type"]:
+            assert errors[str(w), "type", entry["type"]] == entry["count"]
+        for entry in answer["by_code"]:
+            assert errors[str(w), "code", entry["code"]] == entry["count"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters and keys
+
+
+@pytest.mark.parametrize("path", [*ENDPOINTS, "overview", "anomalies"])
+def test_analytics_need_an_admin_key_and_bounded_parameters(seeded: Seeded, path: str) -> None:
+    from tests.receiver.conftest import SUBMIT_KEY, assert_error  # noqa: PLC0415
+
+    url = f"{seeded.url}/stats/{path}"
+    assert_error(seeded.http.get(url), 401, "missing_api_key")
+    assert_error(seeded.http.get(url, headers={"X-API-Key": "not-a-key-at-all"}), 401)
+    assert_error(seeded.http.get(url, headers={"X-API-Key": SUBMIT_KEY}), 403, "forbidden")
+    this_week = this_monday()
+    for params in (
+        {"weeks": "0"},
+        {"weeks": "157"},
+        {"weeks": "12.5"},
+        {"weeks": "-3"},
+        {"weeks": ""},
+        {"until_week": iso(this_week + WEEK)},
+        {"until_week": "1999-W52"},
+        {"until_week": "2026-W54"},
+        {"until_week": "last week"},
+    ):
+        response = seeded.http.get(url, headers={"X-API-Key": ADMIN_KEY}, params=params)
+        error = assert_error(response, 400, "invalid_parameter")
+        assert error["details"][0]["field"] == f"query.{next(iter(params))}"
+    for params in ({"weeks": "1"}, {"weeks": "156"}, {"until_week": iso(this_week)}):
+        assert seeded.get(f"/stats/{path}", **params)["weeks"] in (1, 12, 156)
