@@ -7,7 +7,11 @@
 - `GET /dashboard/api/<path>`: the analytics endpoint `/<path>` (`stats/…`, `public/stats`) answered
   for the session's admin key; without a session 401. The key itself never reaches the browser.
 
-Every POST must come from the dashboard's own origin and carry its CSRF token.
+Every POST must come from the dashboard's own origin and carry its CSRF token. Sign-in attempts count
+in the per-address limit of unauthenticated requests (RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE), as a
+refused key does anywhere. One page load asks about a dozen endpoints: those inner requests carry no
+client address (the per-address limit of admin API callers would stop a second refresh within a
+minute); each session instead has its own limit, `DASHBOARD_REQUESTS_PER_MINUTE`.
 """
 
 import html
@@ -24,14 +28,31 @@ from litestar.types import HTTPRequestEvent, Message, Scope
 
 from receiver.dashboard import session as sessions
 from receiver.errors import ApiError, error_response
+from receiver.security.client_limit import ClientRateLimiter
 from receiver.security.keys import KEY_HEADER, Capability
-from receiver.services import services_of
+from receiver.services import client_address, services_of
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 CHART_LIBRARY = STATIC_DIR / "vendor" / "chart.umd.min.js"
 MAX_FORM_BYTES = 4096
 FORWARDED_PREFIXES = ("/stats/", "/public/stats")
+DASHBOARD_REQUESTS_PER_MINUTE = 240  # about twenty full page loads
+# Headers that name the client or carry credentials: not passed to the inner request.
+_NOT_FORWARDED = frozenset(
+    {
+        b"cookie",
+        KEY_HEADER.encode(),
+        b"authorization",
+        b"x-admin-key",
+        b"x-forwarded-for",
+        b"forwarded",
+        b"x-real-ip",
+    }
+)
+_session_limiter = ClientRateLimiter(
+    DASHBOARD_REQUESTS_PER_MINUTE, code="dashboard_rate_limited", what="dashboard requests"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -152,6 +173,7 @@ async def sign_in_page(request: Request[Any, Any, Any]) -> Response[Any]:
 async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     if not _from_this_origin(request):
         return _refused("Sign-in must come from the dashboard's own page.")
+    services_of(request).client_limiter.hit(client_address(request), authenticated=False)
     form = await _form(request)
     if not sessions.sign_in_token_matches(
         request.cookies.get(sessions.SIGN_IN_COOKIE), form.get("csrf_token")
@@ -191,9 +213,7 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
 async def _forward(request: Request[Any, Any, Any], path: str, admin_key: str) -> Response[bytes]:
     """Answer GET `path` with the app's own handler, as a request with the session's admin key."""
     headers = [
-        (name, value)
-        for name, value in request.scope["headers"]
-        if name not in (b"cookie", KEY_HEADER.encode(), b"authorization", b"x-admin-key")
+        (name, value) for name, value in request.scope["headers"] if name not in _NOT_FORWARDED
     ]
     headers.append((KEY_HEADER.encode(), admin_key.encode("utf-8", "surrogateescape")))
     scope: dict[str, Any] = {
@@ -207,7 +227,7 @@ async def _forward(request: Request[Any, Any, Any], path: str, admin_key: str) -
         "root_path": "",
         "query_string": request.scope.get("query_string", b""),
         "headers": headers,
-        "client": request.scope.get("client"),
+        "client": None,  # see the module's docstring: limited per session instead
         "server": request.scope.get("server"),
         "extensions": {},
         "state": {},
@@ -252,6 +272,7 @@ async def dashboard_data(
     path = "/" + target.lstrip("/")
     if ".." in path or not path.startswith(FORWARDED_PREFIXES):
         return error_response(ApiError(404, "not_found", "No such dashboard data."))
+    _session_limiter.hit(session.nonce)
     return await _forward(request, path, session.admin_key)
 
 

@@ -51,7 +51,7 @@ PRINTERNIZER_RELEASES = (
 DROP_WEEKS_AGO = 2
 ERROR_SPIKE_WEEKS_AGO = 6
 SURGE_WEEKS_AGO = 9
-DROP_REPORT_PROBABILITY = 0.55
+DROP_REPORT_PROBABILITY = 0.4  # e.g. the receiver's certificate expired for a few days
 ERROR_SPIKE_FACTOR = 6.0
 ERROR_SPIKE_CODE = ("bambu_lab", "0700_2000_0002_0001")
 SURGE_RESENDS = 5
@@ -241,7 +241,7 @@ class DemoWorld:
         rng, weeks = self.rng, self.config.weeks
         integration = rng.random() < INTEGRATION_SHARE
         # A tenth is there from the start; the rest arrive at a rate growing with time.
-        arrival = 0 if rng.random() < 0.1 else min(weeks - 1, int(weeks * math.sqrt(rng.random())))
+        arrival = 0 if rng.random() < 0.1 else min(weeks - 1, int(weeks * rng.random() ** 0.8))
         departure = weeks + 1
         if rng.random() < 0.22:
             departure = arrival + 1 + int(rng.expovariate(1 / 26))

@@ -16,7 +16,9 @@ from litestar.testing import TestClient
 
 from receiver.app import create_app
 from receiver.config import load_settings
+from receiver.dashboard import controller
 from receiver.dashboard import session as sessions
+from receiver.security.client_limit import ClientRateLimiter
 from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, server_env
 
 BASE = "http://testserver.local"
@@ -304,3 +306,33 @@ def test_session_tokens_without_the_module_are_unreadable() -> None:
     assert sessions.verify(None, [ADMIN_KEY], now) is None
     assert sessions.verify("x" * 300, [ADMIN_KEY], now) is None
     assert sessions.verify("v1.a.b.c.d.e", [ADMIN_KEY], now) is None
+
+
+def test_sign_in_attempts_count_in_the_per_address_limit(tmp_path: Path) -> None:
+    app = _app(tmp_path, RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE="3")
+    with TestClient(app, base_url=BASE) as limited:
+        statuses = [
+            _sign_in(limited, key=f"guess-{n}-0123456789abcdef").status_code for n in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+
+
+def test_a_page_load_is_not_stopped_by_the_admin_api_limit_but_a_session_has_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(tmp_path, RECEIVER_ADMIN_RATE_LIMIT_PER_MINUTE="5")
+    with TestClient(app, base_url=BASE) as client:
+        assert _sign_in(client).status_code == 303
+        # Three page loads' worth of data requests within a minute.
+        for _ in range(30):
+            assert client.get("/dashboard/api/stats/summary").status_code == 200
+        monkeypatch.setattr(
+            controller,
+            "_session_limiter",
+            ClientRateLimiter(2, code="dashboard_rate_limited", what="dashboard requests"),
+        )
+        assert client.get("/dashboard/api/stats/summary").status_code == 200
+        assert client.get("/dashboard/api/stats/summary").status_code == 200
+        limited = client.get("/dashboard/api/stats/summary")
+        assert limited.status_code == 429
+        assert limited.json()["error"]["code"] == "dashboard_rate_limited"

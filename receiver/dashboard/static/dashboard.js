@@ -144,13 +144,16 @@
 
   // -- common chart options --------------------------------------------------------------------
 
+  const narrow = () => window.matchMedia("(max-width: 600px)").matches;
+
   function baseOptions(extra = {}) {
+    const labels = narrow() ? { boxWidth: 10, padding: 6, font: { size: 10 } } : { boxWidth: 12 };
     return {
       responsive: true,
       maintainAspectRatio: false,
       animation: false,
       interaction: { mode: "index", intersect: false },
-      plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+      plugins: { legend: { position: "bottom", labels } },
       ...extra,
     };
   }
@@ -225,10 +228,10 @@
           {
             type: "line", label: "Active", data: series.map((r) => r.active), yAxisID: "y",
             borderColor: color(0), backgroundColor: alpha(color(0), 0.15), fill: true,
-            tension: 0.25, pointRadius: 0, order: 0,
+            tension: 0.25, pointRadius: 2, borderWidth: 3, order: 0,
           },
-          { label: "New", data: series.map((r) => r.new), backgroundColor: color(4), yAxisID: "y1", order: 1 },
-          { label: "Gone quiet", data: series.map((r) => r.gone_quiet), backgroundColor: color(2), yAxisID: "y1", order: 1 },
+          { label: "New", data: series.map((r) => r.new), backgroundColor: alpha(color(4), 0.5), yAxisID: "y1", order: 1, barPercentage: 0.6 },
+          { label: "Gone quiet", data: series.map((r) => r.gone_quiet), backgroundColor: alpha(color(2), 0.5), yAxisID: "y1", order: 1, barPercentage: 0.6 },
         ],
       },
       options: baseOptions({
@@ -308,7 +311,10 @@
       options: baseOptions({
         indexAxis: "y",
         plugins: { legend: { display: false } },
-        scales: { x: asPercent ? percentAxis({ beginAtZero: true }) : { beginAtZero: true } },
+        scales: {
+          x: asPercent ? percentAxis({ beginAtZero: true }) : { beginAtZero: true },
+          y: { ticks: { autoSkip: false } },
+        },
       }),
     });
   }
