@@ -3,13 +3,15 @@
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 
-from receiver import __version__
+from receiver import __version__, metrics, openapi
 from receiver.analytics.controller import stats_summary
 from receiver.analytics.export_aggregates_controller import ExportController
 from receiver.analytics.export_controller import stats_export
@@ -26,15 +28,19 @@ from receiver.db.schema_version import ensure_schema
 from receiver.db.transactions import Database
 from receiver.errors import EXCEPTION_HANDLERS
 from receiver.health.controller import health, ready, root
+from receiver.health.metrics_controller import metrics_endpoint
 from receiver.ingest.controller import submit
 from receiver.ingest.postgres_writer import PostgresIngestWriter
 from receiver.ingest.service import IngestService
+from receiver.ingest.validation import PeriodRules
 from receiver.installations.controller import erase_installation
 from receiver.installations.service import DeletionService
 from receiver.logs import configure_logging
-from receiver.security.client_limit import ClientRateLimiter
+from receiver.security.client_address import ClientAddresses
+from receiver.security.client_limit import ClientRateLimiter, IngestQuota, NewInstallationLimiter
+from receiver.security.guards import require_admin_key
 from receiver.security.keys import KeyRing, generate_key
-from receiver.services import Services
+from receiver.services import Services, provide_services
 
 log = structlog.get_logger("receiver")
 
@@ -53,6 +59,13 @@ def with_development_keys(settings: Settings) -> Settings:
         flush=True,
     )
     return settings.with_keys(submit_keys, admin_keys)
+
+
+def period_rules(settings: Settings) -> PeriodRules:
+    return PeriodRules(
+        clock_tolerance=timedelta(minutes=settings.clock_tolerance_minutes),
+        max_age=timedelta(weeks=settings.max_period_age_weeks),
+    )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -76,13 +89,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 keys=KeyRing(settings.submit_keys, settings.admin_keys),
                 client_limiter=ClientRateLimiter(settings.client_rate_limit_per_minute),
                 ingest=IngestService(
-                    database, settings.rate_limit_per_hour, writer, settings.bench_dry_run
+                    database,
+                    settings.rate_limit_per_hour,
+                    writer,
+                    settings.bench_dry_run,
+                    new_installations=NewInstallationLimiter(
+                        settings.new_installations_per_address_per_day
+                    ),
+                    quota=IngestQuota(settings.ingest_quota_per_hour, settings.workers),
                 ),
                 deletion=DeletionService(database),
                 analytics=AnalyticsRepository(database),
                 stats=AnalyticsService(
                     database, RollupRefresher(database, settings.rollup_interval_seconds)
                 ),
+                addresses=ClientAddresses(settings.trusted_proxies, settings.proxy_header),
+                admin_limiter=ClientRateLimiter(
+                    settings.admin_rate_limit_per_minute,
+                    code="admin_rate_limited",
+                    what="admin requests",
+                ),
+                period_rules=period_rules(settings),
             )
             log.info("receiver_started", environment=settings.environment, version=__version__)
             yield
@@ -90,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if writer is not None:
                 await writer.close()
             await engine.dispose()
+            metrics.process_exited()
 
     cors = (
         CORSConfig(
@@ -112,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             submit,
             erase_installation,
+            metrics_endpoint,
             stats_summary,
             stats_export,
             stats_reliability,
@@ -121,11 +150,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],
+        guards=[require_admin_key],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        middleware=[metrics.timing_middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=cors,
         logging_config=None,
         openapi_config=OpenAPIConfig(
-            title="Printernizer Usage receiver", version=__version__, path="/schema"
+            title="Printernizer Usage receiver",
+            version=__version__,
+            path="/schema",
+            components=openapi.components(),
         ),
         debug=False,
     )

@@ -65,7 +65,7 @@ class Settings:
     proxy_header: ProxyHeader = "x-forwarded-for"
     new_installations_per_address_per_day: int = 20
     ingest_quota_per_hour: int = 50_000
-    admin_rate_limit_per_minute: int = 30
+    admin_rate_limit_per_minute: int = 60
     workers: int = 1
     # real schema-1.0 clients (docs/payload.md, "Schema 1.0 as real clients send it")
     accept_keyless_v1: bool = False
@@ -166,7 +166,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
             source, "RECEIVER_NEW_INSTALLATIONS_PER_ADDRESS_PER_DAY", 20, 0
         ),
         ingest_quota_per_hour=_integer(source, "RECEIVER_INGEST_QUOTA_PER_HOUR", 50_000, 0),
-        admin_rate_limit_per_minute=_integer(source, "RECEIVER_ADMIN_RATE_LIMIT_PER_MINUTE", 30, 0),
+        admin_rate_limit_per_minute=_integer(source, "RECEIVER_ADMIN_RATE_LIMIT_PER_MINUTE", 60, 0),
         workers=_integer(source, "RECEIVER_WORKERS", 1, 1),
         accept_keyless_v1=_flag(source, "RECEIVER_ACCEPT_KEYLESS_V1"),
         clock_tolerance_minutes=_integer(

@@ -1,4 +1,5 @@
-"""One error shape for every answer that is not a success.
+"""One error shape for every answer that is not a success, defined once (`ErrorAnswer`, which the OpenAPI
+document also describes).
 
 `{"error": {"status": 400, "code": "invalid_payload", "message": "...", "details": [...]}}`
 """
@@ -6,6 +7,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from litestar import MediaType, Request, Response
@@ -13,9 +15,23 @@ from litestar.exceptions import HTTPException
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from receiver import metrics
+
 log = structlog.get_logger("receiver.errors")
+SUBMIT_ROUTE = "/submit"
 
 DATABASE_RETRY_AFTER_SECONDS = 30
+
+
+class ErrorDetail(msgspec.Struct, omit_defaults=True):
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, str]] | None = None
+
+
+class ErrorAnswer(msgspec.Struct):
+    error: ErrorDetail
 
 
 class ApiError(Exception):
@@ -48,10 +64,8 @@ class DatabaseUnavailable(ApiError):
 
 
 def error_body(status: int, code: str, message: str, details: Sequence[Any] = ()) -> bytes:
-    error: dict[str, Any] = {"status": status, "code": code, "message": message}
-    if details:
-        error["details"] = list(details)
-    return msgspec.json.encode({"error": error})
+    detail = ErrorDetail(status, code, message, list(details) if details else None)
+    return msgspec.json.encode(ErrorAnswer(detail))
 
 
 def error_response(error: ApiError) -> Response[bytes]:
@@ -100,27 +114,55 @@ _OUTAGE_NAMES = frozenset(
 )
 
 
-def handle_api_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def _answer(request: Request[Any, Any, Any], error: ApiError) -> Response[bytes]:
+    if request.scope.get("path_template") == SUBMIT_ROUTE:
+        metrics.count_refused_submission(error.status, error.code)
+    if error.code == "database_unavailable":
+        metrics.count_database_error("unavailable")
+    return error_response(error)
+
+
+def handle_api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return _answer(request, exc)
 
 
-def handle_http_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def handle_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else "Request refused."
     headers = dict(exc.headers or {})
-    return error_response(
-        ApiError(status, _HTTP_CODES.get(status, "http_error"), message, (), headers)
+    return _answer(
+        request, ApiError(status, _HTTP_CODES.get(status, "http_error"), message, (), headers)
     )
 
 
-def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def is_database_error(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError | asyncpg.PostgresError | asyncpg.InterfaceError)
+
+
+def database_error_fields(exc: BaseException) -> dict[str, str]:
+    """What may be logged about a database error: its type and SQLSTATE. Never its message or
+    traceback text: those can quote parameters (installation ids, secret hashes, payload values)."""
+    original = getattr(exc, "orig", None) or exc
+    return {
+        "error": type(exc).__name__,
+        "cause": type(original).__name__,
+        "sqlstate": str(getattr(original, "sqlstate", "") or ""),
+    }
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if is_database_outage(exc):
-        log.warning("database_unavailable", error=type(exc).__name__)
-        return error_response(DatabaseUnavailable())
+        log.warning("database_unavailable", **database_error_fields(exc))
+        return _answer(request, DatabaseUnavailable())
+    internal = ApiError(500, "internal_error", "Internal error; it has been logged.")
+    if is_database_error(exc):
+        metrics.count_database_error("error")
+        log.error("database_error", **database_error_fields(exc))
+        return _answer(request, internal)
     log.error("unexpected_error", error=type(exc).__name__, exc_info=exc)
-    return error_response(ApiError(500, "internal_error", "Internal error; it has been logged."))
+    return _answer(request, internal)
 
 
 EXCEPTION_HANDLERS = {

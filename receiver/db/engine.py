@@ -1,4 +1,8 @@
-"""The async engine: aiosqlite (default) or asyncpg, tuned so a dead database fails fast."""
+"""The async engine: aiosqlite (default) or asyncpg, tuned so a dead database fails fast.
+
+`hide_parameters=True`: a database error's message never quotes the statement's parameters
+(installation ids, secret hashes, payload values); errors.py logs only its type and SQLSTATE.
+"""
 
 from typing import Any
 
@@ -32,6 +36,7 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(
             url,
             json_serializer=_json,
+            hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             pool_size=pool_size,
             max_overflow=0,
@@ -41,6 +46,7 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         json_serializer=_json,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=CONNECT_TIMEOUT_SECONDS * 2,

@@ -11,6 +11,23 @@ from receiver.db.engine import is_sqlite
 from receiver.errors import DatabaseUnavailable
 
 
+async def retry_once[T](
+    attempt: Callable[[], Awaitable[T]], is_lost_connection: Callable[[Exception], bool]
+) -> T:
+    """The one retry rule of the receiver (SQLAlchemy paths and the asyncpg ingest writer): an
+    attempt that failed because its pooled connection was dead is made once more, on a fresh one."""
+    try:
+        return await attempt()
+    except Exception as error:
+        if not is_lost_connection(error):
+            raise
+    return await attempt()
+
+
+def _invalidated(error: Exception) -> bool:
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
 class Database:
     """The engine plus the rules for writing to it."""
 
@@ -52,13 +69,7 @@ class Database:
     async def _with_retry[T](
         self, work: Callable[[AsyncConnection], Awaitable[T]], *, transaction: bool
     ) -> T:
-        for attempt in (1, 2):
-            try:
-                return await self._run(work, transaction=transaction)
-            except DBAPIError as error:
-                if attempt == 2 or not error.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+        return await retry_once(lambda: self._run(work, transaction=transaction), _invalidated)
 
     async def write[T](self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in one transaction (committed on success, rolled back on any error)."""
@@ -67,8 +78,4 @@ class Database:
 
     async def read[T](self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` without an explicit transaction (each statement commits by itself)."""
-        return await self._with_retry(work, transaction=False)
-
-    async def autocommit[T](self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run one self-contained statement (atomic on its own) in a single round trip."""
         return await self._with_retry(work, transaction=False)

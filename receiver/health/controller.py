@@ -1,4 +1,5 @@
-"""GET / and /health (liveness: the process answers), GET /ready (the database answers)."""
+"""GET / and /health (liveness: the process answers), GET /ready (the database answers, and at which
+schema version)."""
 
 import asyncio
 from typing import Any
@@ -10,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver import __version__
 from receiver.errors import DatabaseUnavailable, is_database_outage
-from receiver.services import services_of
+from receiver.openapi import ReadyAnswer, ReadyOperation
+from receiver.services import ServicesDependency
 
 READY_TIMEOUT_SECONDS = 5
 _LIVE = msgspec.json.encode({"status": "ok", "version": __version__})
-_READY = msgspec.json.encode({"status": "ready", "database": "ok"})
 
 
 @get("/health", sync_to_thread=False, summary="Liveness", tags=["health"])
@@ -36,21 +37,25 @@ def root(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(_LIVE, media_type=MediaType.JSON)
 
 
-async def _ask_database(connection: AsyncConnection) -> None:
-    await connection.execute(text("SELECT 1"))
+async def _ask_database(connection: AsyncConnection) -> str:
+    """The database's Alembic revision (the schema version); asking it proves the database answers."""
+    return str((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar())
 
 
 @get(
     "/ready",
-    summary="Readiness: asks the database (503 when it cannot be reached)",
+    summary="Readiness: asks the database for its schema version (503 when it cannot be reached)",
     tags=["health"],
+    operation_class=ReadyOperation,
 )
-async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
-    database = services_of(request).database
+async def ready(services: ServicesDependency) -> Response[bytes]:
+    database = services.database
     try:
-        await asyncio.wait_for(database.read(_ask_database), READY_TIMEOUT_SECONDS)
+        version = await asyncio.wait_for(database.read(_ask_database), READY_TIMEOUT_SECONDS)
     except Exception as error:
         if is_database_outage(error) or isinstance(error, OSError):
             raise DatabaseUnavailable() from None
         raise
-    return Response(_READY, media_type=MediaType.JSON)
+    return Response(
+        msgspec.json.encode(ReadyAnswer("ready", "ok", version)), media_type=MediaType.JSON
+    )

@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from receiver import metrics
 from receiver.db.engine import CONNECT_TIMEOUT_SECONDS
+from receiver.db.transactions import retry_once
 from receiver.errors import DatabaseUnavailable
 from receiver.ingest.postgres_statement import INGEST_STATEMENT
 from receiver.ingest.rules import Outcome
@@ -157,6 +159,7 @@ class PostgresIngestWriter:
             self._writers_running -= 1
 
     async def _write_batch(self, batch: Sequence[_Waiting]) -> None:
+        metrics.observe_batch(len(batch))
         # one lock order for every batch (by installation) keeps concurrent batches deadlock-free
         ordered = sorted(batch, key=lambda waiting: str(waiting.arguments[_INSTALLATION_ID]))
         try:
@@ -170,6 +173,7 @@ class PostgresIngestWriter:
                 waiting.fail(DatabaseUnavailable())
             return
         except Exception as error:
+            metrics.count_database_error("error")
             if len(ordered) == 1:
                 ordered[0].fail(error)
                 return
@@ -183,30 +187,34 @@ class PostgresIngestWriter:
             try:
                 row = await self._on_connection(_fetch_one(waiting.arguments))
             except Exception as error:
+                metrics.count_database_error("error")
                 waiting.fail(error)
             else:
                 assert row is not None
                 waiting.resolve(row)
 
-    async def _on_connection(self, operation: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        """Run on a pooled connection; a lost connection is retried once, then DatabaseUnavailable."""
+    async def _attempt(self, operation: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         assert self._pool is not None
-        for attempt in (1, 2):
-            try:
-                connection = await self._pool.acquire()
-            except Exception as error:
-                raise DatabaseUnavailable() from error
-            try:
-                result = await operation(connection)
-            except Exception as error:
-                if not _is_connection_error(error):
-                    await self._pool.release(connection)
-                    raise
+        try:
+            connection = await self._pool.acquire()
+        except Exception as error:
+            raise DatabaseUnavailable() from error
+        try:
+            result = await operation(connection)
+        except Exception as error:
+            if _is_connection_error(error):
                 connection.terminate()  # never hand a broken connection to the next request
-                await self._pool.release(connection)
-                if attempt == 2:
-                    raise DatabaseUnavailable() from error
-                continue
             await self._pool.release(connection)
-            return result
-        raise AssertionError("unreachable")
+            raise
+        await self._pool.release(connection)
+        return result
+
+    async def _on_connection(self, operation: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run on a pooled connection; a lost connection is retried once (db/transactions.py's
+        rule), then DatabaseUnavailable."""
+        try:
+            return await retry_once(lambda: self._attempt(operation), _is_connection_error)
+        except Exception as error:
+            if _is_connection_error(error):
+                raise DatabaseUnavailable() from error
+            raise

@@ -134,8 +134,11 @@ class IngestService:
         self.statements = None if self.is_postgres else repository.IngestStatements()
         self.postgres_writer = postgres_writer
         self.dry_run = dry_run  # benchmarks only: everything up to the database write
-        self.new_installations = new_installations or NewInstallationLimiter(0)
-        self.quota = quota or IngestQuota(0)
+        # (`is None`: an empty limiter has len() 0 and is falsy)
+        self.new_installations = (
+            NewInstallationLimiter(0) if new_installations is None else new_installations
+        )
+        self.quota = IngestQuota(0) if quota is None else quota
 
     async def store(
         self,

@@ -9,9 +9,11 @@ from litestar import MediaType, Request, Response, delete
 
 from receiver.errors import ApiError
 from receiver.logs import short_id
-from receiver.security.keys import KEY_HEADER, Capability
+from receiver.openapi import DeleteOperation
+from receiver.security.guards import CAPABILITY, require_submit_or_admin_key
+from receiver.security.keys import Capability
 from receiver.security.ownership import SECRET_HEADER, secret_hash
-from receiver.services import client_address, services_of
+from receiver.services import ServicesDependency
 
 log = structlog.get_logger("receiver.installations")
 
@@ -39,15 +41,13 @@ def _canonical_id(value: str) -> str:
         "were deleted."
     ),
     tags=["installations"],
+    guards=[require_submit_or_admin_key],
+    operation_class=DeleteOperation,
 )
 async def erase_installation(
-    request: Request[Any, Any, Any], installation_id: str
+    request: Request[Any, Any, Any], services: ServicesDependency, installation_id: str
 ) -> Response[bytes]:
-    services = services_of(request)
-    services.client_limiter.hit(client_address(request))
-    capability = services.keys.require(
-        request.headers.get(KEY_HEADER), Capability.SUBMIT, Capability.ADMIN
-    )
+    capability: Capability = request.state[CAPABILITY]
     canonical = _canonical_id(installation_id)
     presented = secret_hash(request.headers.get(SECRET_HEADER))
     deleted = await services.deletion.erase(canonical, capability, presented)

@@ -3,16 +3,20 @@
 import gzip
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from receiver.app import create_app
+from receiver.config import load_settings
 from tests.receiver_server import RunningReceiver, run_receiver
 
 SUBMIT_KEY = "test-submit-key-0123456789abcdef"
@@ -20,13 +24,30 @@ ADMIN_KEY = "test-admin-key-0123456789abcdefgh"
 
 
 def server_env(**overrides: str) -> dict[str, str]:
+    """The receiver's settings in tests: every abuse limit off unless a test switches it on, and
+    the example payloads' fixed November 2026 periods stay within the accepted age."""
     return {
         "RECEIVER_ENVIRONMENT": "development",
         "RECEIVER_SUBMIT_KEYS": SUBMIT_KEY,
         "RECEIVER_ADMIN_KEYS": ADMIN_KEY,
         "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
+        "RECEIVER_ADMIN_RATE_LIMIT_PER_MINUTE": "0",
+        "RECEIVER_NEW_INSTALLATIONS_PER_ADDRESS_PER_DAY": "0",
+        "RECEIVER_INGEST_QUOTA_PER_HOUR": "0",
+        "RECEIVER_MAX_PERIOD_AGE_WEEKS": "5200",
         **overrides,
     }
+
+
+@asynccontextmanager
+async def in_process(database_url: str, **overrides: str) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The app in this process (Litestar's AsyncTestClient): for tests of HTTP shape and rules; a
+    subprocess server (`run_receiver`) only where the process matters."""
+    settings = load_settings(
+        {**server_env(**overrides), "RECEIVER_DATABASE_URL": database_url}, Path("/nonexistent")
+    )
+    async with AsyncTestClient(create_app(settings)) as client:
+        yield client
 
 
 @dataclass
