@@ -1,5 +1,6 @@
 """Application factory: `create_app()` builds the Litestar app from the environment's settings."""
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,6 +41,7 @@ from receiver.security.client_address import ClientAddresses
 from receiver.security.client_limit import ClientRateLimiter, IngestQuota, NewInstallationLimiter
 from receiver.security.guards import require_admin_key
 from receiver.security.keys import KeyRing, generate_key
+from receiver.reports.background import start_schedule, stop_schedule
 from receiver.services import Services, provide_services
 
 log = structlog.get_logger("receiver")
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, settings.database_pool_size)
         writer: PostgresIngestWriter | None = None
+        schedule: asyncio.Task[None] | None = None
         try:
             await ensure_schema(engine, may_upgrade=settings.is_development)
             database = Database(engine)
@@ -111,9 +114,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 ),
                 period_rules=period_rules(settings),
             )
+            schedule = start_schedule(app.state.services)
             log.info("receiver_started", environment=settings.environment, version=__version__)
             yield
         finally:
+            await stop_schedule(schedule)
             if writer is not None:
                 await writer.close()
             await engine.dispose()

@@ -16,6 +16,7 @@ from receiver.db.schema_version import SchemaOutOfDate, ensure_schema, upgrade_t
 from receiver.db.transactions import Database
 from receiver.logs import configure_logging
 from receiver.retention import purge
+from receiver.reports import commands as report_commands
 from receiver.security.keys import generate_key
 
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--installations", type=_bounded(1, 200_000), default=300, help="default 300")
     demo.add_argument("--weeks", type=_bounded(12, 156), default=78, help="default 78")
     demo.add_argument("--seed", type=int, default=2026, help="same seed, same data")
+    report_commands.add_commands(commands)
     return parser
 
 
@@ -159,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "db":
             asyncio.run(_upgrade(settings))
             print("database schema is up to date")
+        elif args.command in report_commands.COMMANDS:
+            report_commands.run_command(settings, args)
         elif args.command == "purge":
             asyncio.run(_purge(settings, args.days or settings.retention_days))
         elif args.command == "demo-data":

@@ -221,3 +221,14 @@ rollup_state = Table(
     Column("name", String(32), primary_key=True),
     Column("watermark", DateTime(timezone=True), nullable=True),
 )
+
+# E-mail reports the schedule has claimed (one row per report, shared by every worker and host, so
+# each report is sent once); `sent_at` stays NULL until the message went out.
+sent_reports = Table(
+    "sent_reports",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("label", String(16), primary_key=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,1 @@
+"""Weekly and monthly e-mail reports, built from the same analytics answers as the API."""
