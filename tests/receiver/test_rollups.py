@@ -1,0 +1,202 @@
+"""The analytics rollups are maintained incrementally: a refresh reads only what changed (and what
+arrived late within the margin), a purge and a GDPR erasure take their rows along, and the refresher
+runs at most once per interval and never twice at the same time."""
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from receiver.analytics import refresher as refresher_module
+from receiver.analytics.refresher import RollupRefresher
+from receiver.analytics.rollup_refresh import MARGIN, refresh_rollups
+from receiver.db.engine import create_engine
+from receiver.db.schema_version import upgrade_to_head
+from receiver.db.tables import installation_spans, installation_weeks, rollup_state, submissions
+from receiver.db.transactions import Database
+from receiver.ingest.weeks import attributed_week
+from receiver.installations.repository import erase
+from receiver.retention import purge
+from tests.receiver.analytics_world import FARM
+
+MONDAY = date(2026, 11, 2)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    engine = create_engine(database_url, pool_size=2)
+    await upgrade_to_head(engine)
+    try:
+        yield Database(engine)
+    finally:
+        await engine.dispose()
+
+
+async def store(
+    database: Database,
+    installation_id: str,
+    monday: date,
+    *,
+    received_at: datetime,
+    shift: timedelta = timedelta(0),
+    version: str = "0.2.0",
+) -> None:
+    start = datetime.combine(monday, datetime.min.time(), tzinfo=UTC) + shift
+    end = start + timedelta(weeks=1)
+    aggregate = copy.deepcopy(FARM)
+    aggregate["installation"]["installation_id"] = installation_id
+    aggregate["installation"]["app_version"] = version
+
+    async def work(connection: AsyncConnection) -> None:
+        await connection.execute(
+            insert(submissions).values(
+                installation_id=installation_id,
+                period_start=start,
+                period_end=end,
+                week_start=attributed_week(end),
+                received_at=received_at,
+                schema_version="1.1",
+                country_code="FR",
+                deployment_mode="haos",
+                data_source="home_assistant",
+                printer_count=4,
+                job_count=33,
+                aggregate=aggregate,
+            )
+        )
+
+    await database.write(work)
+
+
+async def counted(database: Database) -> list[tuple[Any, ...]]:
+    async def work(connection: AsyncConnection) -> list[tuple[Any, ...]]:
+        rows = await connection.execute(
+            select(
+                installation_weeks.c.installation_id,
+                installation_weeks.c.week,
+                installation_weeks.c.app_version,
+            ).order_by(installation_weeks.c.installation_id, installation_weeks.c.week)
+        )
+        return [tuple(row) for row in rows]
+
+    return await database.read(work)
+
+
+async def scalar(database: Database, statement: Any) -> Any:
+    async def work(connection: AsyncConnection) -> Any:
+        return (await connection.execute(statement)).scalar_one()
+
+    return await database.read(work)
+
+
+async def test_a_refresh_reads_only_what_changed(database: Database) -> None:
+    now = datetime.now(UTC)
+    for index in range(3):
+        await store(
+            database,
+            f"inst-{index}",
+            MONDAY,
+            received_at=now - timedelta(hours=1),
+            shift=-timedelta(days=3),  # 1.0-style windows: ending on Friday of MONDAY's week
+        )
+    assert await refresh_rollups(database, now) == 3
+    assert await refresh_rollups(database, now + timedelta(seconds=5)) == 0
+    # a later window of the same week (ending on Sunday) counts instead
+    await store(
+        database, "inst-0", MONDAY, received_at=now, shift=-timedelta(days=1), version="0.3.0"
+    )
+    assert await refresh_rollups(database, now + timedelta(seconds=10)) == 1
+    rows = await counted(database)
+    assert ("inst-0", MONDAY, "0.3.0") in rows
+    assert len(rows) == 3
+    # an earlier window of that week changes nothing and is not even read
+    await store(
+        database, "inst-0", MONDAY, received_at=now, shift=-timedelta(days=2), version="0.1.0"
+    )
+    assert await refresh_rollups(database, now + timedelta(seconds=15)) == 0
+    assert ("inst-0", MONDAY, "0.3.0") in await counted(database)
+
+
+async def test_a_submission_committed_late_within_the_margin_is_not_missed(
+    database: Database,
+) -> None:
+    now = datetime.now(UTC)
+    await store(database, "early", MONDAY, received_at=now)
+    assert await refresh_rollups(database, now + timedelta(seconds=1)) == 1
+    # a request that chose its received_at before that refresh but committed after it
+    await store(database, "late", MONDAY, received_at=now - MARGIN / 2)
+    assert await refresh_rollups(database, now + timedelta(seconds=2)) == 1
+    assert [row[0] for row in await counted(database)] == ["early", "late"]
+    watermark = await scalar(database, select(rollup_state.c.watermark))
+    assert watermark is not None
+
+
+async def test_purge_and_erasure_take_their_rollups_along(database: Database) -> None:
+    now = datetime.now(UTC)
+    old_monday = MONDAY - timedelta(weeks=120)
+    await store(database, "old", old_monday, received_at=now - timedelta(minutes=1))
+    await store(database, "kept", old_monday, received_at=now - timedelta(minutes=1))
+    await store(database, "kept", MONDAY, received_at=now - timedelta(minutes=1))
+    await refresh_rollups(database, now)
+    assert len(await counted(database)) == 3
+    result = await purge(database, 730, now=now)
+    assert result.submissions == 2
+    assert await counted(database) == [("kept", MONDAY, "0.2.0")]
+    assert await scalar(database, select(func.count()).select_from(installation_spans)) == 1
+
+    async def erase_kept(connection: AsyncConnection) -> int:
+        return await erase(connection, "kept")
+
+    await database.write(erase_kept)
+    assert await counted(database) == []
+    assert await scalar(database, select(func.count()).select_from(installation_spans)) == 0
+    # and a refresh does not bring them back
+    assert await refresh_rollups(database, now + timedelta(seconds=1)) == 0
+    assert await counted(database) == []
+
+
+async def test_a_re_sent_period_replaces_its_rollup(database: Database) -> None:
+    now = datetime.now(UTC)
+    await store(database, "inst", MONDAY, received_at=now - timedelta(minutes=5))
+    await refresh_rollups(database, now - timedelta(minutes=4))
+    aggregate = copy.deepcopy(FARM)
+    aggregate["installation"]["app_version"] = "0.9.9"
+
+    async def resend(connection: AsyncConnection) -> None:
+        await connection.execute(
+            update(submissions).values(aggregate=aggregate, received_at=now)  # what the upsert does
+        )
+
+    await database.write(resend)
+    assert await refresh_rollups(database, now) == 1
+    assert await counted(database) == [("inst", MONDAY, "0.9.9")]
+
+
+async def test_the_refresher_runs_once_per_interval_and_never_twice_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[float] = []
+    clock = [100.0]
+
+    async def slow_refresh(database: Any, now: datetime) -> int:
+        calls.append(clock[0])
+        await asyncio.sleep(0.05)
+        return 0
+
+    monkeypatch.setattr(refresher_module, "refresh_rollups", slow_refresh)
+    refresher = RollupRefresher(database=None, min_interval_seconds=10, clock=lambda: clock[0])  # type: ignore[arg-type]
+    await asyncio.gather(*(refresher.ensure_fresh() for _ in range(5)))
+    assert len(calls) == 1  # the four that came during the refresh shared it
+    clock[0] += 5
+    await refresher.ensure_fresh()
+    assert len(calls) == 1  # within the interval
+    await refresher.ensure_fresh(force=True)
+    assert len(calls) == 2
+    clock[0] += 11
+    await refresher.ensure_fresh()
+    assert len(calls) == 3
