@@ -140,6 +140,8 @@ class DemoConfig:
     weeks: int = 78
     seed: int = 2026
     end: date | None = None  # a Monday; default: the Monday of the current week (UTC)
+    churn_share: float = 0.22  # installations that go quiet for good at some point
+    mean_life_weeks: float = 26.0  # how long those report, on average
 
     def end_monday(self) -> date:
         end = self.end or datetime.now(UTC).date()
@@ -243,8 +245,8 @@ class DemoWorld:
         # A tenth is there from the start; the rest arrive at a rate growing with time.
         arrival = 0 if rng.random() < 0.1 else min(weeks - 1, int(weeks * rng.random() ** 0.8))
         departure = weeks + 1
-        if rng.random() < 0.22:
-            departure = arrival + 1 + int(rng.expovariate(1 / 26))
+        if rng.random() < self.config.churn_share:
+            departure = arrival + 1 + int(rng.expovariate(1 / self.config.mean_life_weeks))
         models = MODELS if integration else PRINTERNIZER_MODELS
         printers = [_model(rng, models) for _ in range(_pick(rng, FLEET_SIZES))]
         if len(printers) > 2 and rng.random() < 0.6:  # farms tend to standardise on a few models
