@@ -300,7 +300,7 @@ async def seed(database: BenchDatabase, installation_count: int) -> SeedResult:
         result.submissions = next_id
         result.installations = len(latest)
         refresh_started = time.monotonic()
-        await refresh_rollups(Database(engine), datetime.now(UTC), page_size=5000)
+        await refresh_rollups(Database(engine), datetime.now(UTC))
         result.refresh_s = time.monotonic() - refresh_started
         if connection is not None:
             await connection.execute("ANALYZE")

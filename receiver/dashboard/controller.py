@@ -24,7 +24,7 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import Parameter
 from litestar.static_files import create_static_files_router
-from litestar.types import HTTPRequestEvent, Message, Scope
+from litestar.types import ControllerRouterHandler, HTTPRequestEvent, Message, Scope
 
 from receiver.dashboard import session as sessions
 from receiver.errors import ApiError, error_response
@@ -283,7 +283,7 @@ dashboard_static = create_static_files_router(
     cache_control=CacheControlHeader(no_cache=True),
 )
 
-DASHBOARD_HANDLERS = [
+DASHBOARD_HANDLERS: list[ControllerRouterHandler] = [
     dashboard_page,
     sign_in_page,
     sign_in,
