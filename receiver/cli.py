@@ -3,21 +3,33 @@ demo-data."""
 
 import argparse
 import asyncio
+import atexit
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
 
 import uvicorn
 
+from receiver.analytics.export import MAX_LIMIT, ExportFilter, export_filter, export_line
+from receiver.analytics.repository import AnalyticsRepository
 from receiver.config import Settings, SettingsError, check_production_keys, load_settings
 from receiver.db.engine import create_engine
 from receiver.db.schema_version import SchemaOutOfDate, ensure_schema, upgrade_to_head
 from receiver.db.transactions import Database
+from receiver.errors import ApiError
 from receiver.logs import configure_logging
-from receiver.retention import purge
+from receiver.metrics import MULTIPROCESS_VARIABLE
+from receiver.progress import Progress
 from receiver.reports import commands as report_commands
+from receiver.retention import purge
 from receiver.security.keys import generate_key
+
+EXPORT_PAGE = 1000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--format", choices=["text", "env"], default="text")
     purge_parser = commands.add_parser("purge", help="delete data older than the retention")
     purge_parser.add_argument("--days", type=int, help="overrides RECEIVER_RETENTION_DAYS")
+    export = commands.add_parser(
+        "export", help="write stored submissions as JSON Lines (as GET /stats/export)"
+    )
+    export.add_argument("--since", help="ISO date: periods starting on or after it")
+    export.add_argument("--until", help="ISO date: periods starting on or before it")
+    export.add_argument("--output", help="file to write (default: standard output)")
     demo = commands.add_parser(
         "demo-data",
         help="fill an empty database (RECEIVER_DATABASE_URL) with realistic generated data",
@@ -77,6 +95,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     # and migrate once here so workers never race each other.
     os.environ["RECEIVER_SUBMIT_KEYS"] = ",".join(settings.submit_keys)
     os.environ["RECEIVER_ADMIN_KEYS"] = ",".join(settings.admin_keys)
+    # each worker takes its share of RECEIVER_INGEST_QUOTA_PER_HOUR
+    os.environ["RECEIVER_WORKERS"] = str(args.workers)
+    if args.workers > 1:
+        _metrics_directory()
     asyncio.run(_prepare_database(settings))
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal; exit normally
     # instead (exit code 0, atexit hooks run — e.g. coverage saves its data).
@@ -94,6 +116,19 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def _metrics_directory() -> None:
+    """Several workers share their metrics through files (prometheus-client's multiprocess mode):
+    a fresh directory per `serve`, or the configured one emptied (stale files would add up)."""
+    directory = os.environ.get(MULTIPROCESS_VARIABLE)
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+        return
+    created = tempfile.mkdtemp(prefix="receiver-metrics-")
+    os.environ[MULTIPROCESS_VARIABLE] = created
+    atexit.register(shutil.rmtree, created, ignore_errors=True)
+
+
 def _exit_normally(signum: int, frame: object) -> None:
     sys.exit(0)
 
@@ -108,9 +143,16 @@ async def _upgrade(settings: Settings) -> None:
 
 async def _purge(settings: Settings, days: int) -> None:
     engine = create_engine(settings.database_url, pool_size=1)
+    progress = Progress("purge: expired submissions deleted", None)
     try:
         await ensure_schema(engine, may_upgrade=False)
-        result = await purge(Database(engine), days)
+
+        def report(done: int, total: int) -> None:
+            progress.total = total
+            progress.update(done)
+
+        result = await purge(Database(engine), days, progress=report)
+        progress.finish(result.submissions)
     finally:
         await engine.dispose()
     print(
@@ -144,6 +186,30 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> None:
     print("open the dashboard: printernizer-receiver serve, then http://127.0.0.1:8080/dashboard")
 
 
+async def _export(settings: Settings, args: argparse.Namespace, output: BinaryIO) -> None:
+    """Every matching submission as JSON Lines (the lines of GET /stats/export), page by page, with
+    progress on stderr."""
+    export = export_filter(args.since, args.until, str(MAX_LIMIT))
+    export = ExportFilter(export.since, export.until, limit=2**62)
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        await ensure_schema(engine, may_upgrade=False)
+        analytics = AnalyticsRepository(Database(engine))
+        progress = Progress("export: submissions written", None)
+        written, after = 0, 0
+        while page := await analytics.export_page(export, after, EXPORT_PAGE):
+            output.write(b"".join(export_line(row) for _, row in page))
+            written += len(page)
+            after = page[-1][0]
+            progress.update(written)
+            if len(page) < EXPORT_PAGE:
+                break
+        output.flush()
+        progress.finish(written)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "keys":
@@ -165,8 +231,14 @@ def main(argv: list[str] | None = None) -> None:
             report_commands.run_command(settings, args)
         elif args.command == "purge":
             asyncio.run(_purge(settings, args.days or settings.retention_days))
+        elif args.command == "export":
+            if args.output:
+                with Path(args.output).open("wb") as output:
+                    asyncio.run(_export(settings, args, output))
+            else:
+                asyncio.run(_export(settings, args, sys.stdout.buffer))
         elif args.command == "demo-data":
             _demo_data(settings, args)
-    except (SettingsError, SchemaOutOfDate) as error:
+    except (SettingsError, SchemaOutOfDate, ApiError) as error:
         print(f"printernizer-receiver: {error}", file=sys.stderr)
         sys.exit(2)

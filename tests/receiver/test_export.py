@@ -138,6 +138,7 @@ async def test_export_streams_past_one_page_and_stops_at_the_limit(
             "installation_id": str(uuid.uuid4()),
             "period_start": start,
             "period_end": start + timedelta(days=7),
+            "week_start": start.date(),
             "received_at": start + timedelta(days=8),
             "schema_version": "1.0",
             "country_code": "DE",

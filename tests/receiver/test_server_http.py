@@ -4,6 +4,7 @@ from pathlib import Path
 
 import httpx
 
+from receiver.db.schema_version import head_revision
 from tests.payloads import load_payloads
 from tests.receiver.conftest import Api, assert_error, server_env
 from tests.receiver_server import run_receiver
@@ -19,7 +20,11 @@ def test_root_and_health_answer_without_database_work(api: Api) -> None:
 def test_ready_asks_the_database(api: Api) -> None:
     response = api.http.get(f"{api.url}/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "database": "ok"}
+    assert response.json() == {
+        "status": "ready",
+        "database": "ok",
+        "schema_version": head_revision(),
+    }
 
 
 def test_openapi_schema_lists_the_endpoints(api: Api) -> None:
