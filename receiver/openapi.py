@@ -28,6 +28,11 @@ class DeletionAnswer(msgspec.Struct):
     deleted_submissions: int
 
 
+class LiveAnswer(msgspec.Struct):
+    status: str
+    version: str
+
+
 class ReadyAnswer(msgspec.Struct):
     status: str
     database: str
@@ -35,7 +40,8 @@ class ReadyAnswer(msgspec.Struct):
 
 
 _, SCHEMAS = msgspec.json.schema_components(
-    (Payload10, Payload11, StoredAnswer, DeletionAnswer, ReadyAnswer, ErrorAnswer), ref_template=REF
+    (Payload10, Payload11, StoredAnswer, DeletionAnswer, LiveAnswer, ReadyAnswer, ErrorAnswer),
+    ref_template=REF,
 )
 SECURITY_SCHEMES = {
     "submitKey": SecurityScheme(
@@ -153,6 +159,12 @@ class DeleteOperation(Operation):
         self.parameters = [*(self.parameters or []), raw(SECRET_HEADER)]
         self.responses = raw({"200": _json(DeletionAnswer, "erased"), **DELETE_ERRORS})
         self.security = [{"submitKey": []}, {"adminKey": []}]
+
+
+@dataclass
+class LiveOperation(Operation):
+    def __post_init__(self) -> None:
+        self.responses = raw({"200": _json(LiveAnswer, "the process answers")})
 
 
 @dataclass

@@ -11,14 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver import __version__
 from receiver.errors import DatabaseUnavailable, is_database_outage
-from receiver.openapi import ReadyAnswer, ReadyOperation
+from receiver.openapi import LiveOperation, ReadyAnswer, ReadyOperation
 from receiver.services import ServicesDependency
 
 READY_TIMEOUT_SECONDS = 5
 _LIVE = msgspec.json.encode({"status": "ok", "version": __version__})
 
 
-@get("/health", sync_to_thread=False, summary="Liveness", tags=["health"])
+@get(
+    "/health",
+    sync_to_thread=False,
+    summary="Liveness",
+    tags=["health"],
+    operation_class=LiveOperation,
+)
 def health() -> Response[bytes]:
     return Response(_LIVE, media_type=MediaType.JSON)
 
