@@ -39,9 +39,10 @@ from .const import (
     default_receiver_url,
     default_submit_key,
 )
+from .engine.receiver_url import receiver_url_problem
 
 
-def is_valid_receiver_url(url: str) -> bool:
+def is_http_url(url: str) -> bool:
     """An absolute http(s) URL with a host and nothing after the path."""
     try:
         parsed = yarl.URL(url.strip())
@@ -63,7 +64,7 @@ def printernizer_server_url(value: str) -> str | None:
         return ""
     if "://" not in text:
         text = f"http://{text}"
-    if not is_valid_receiver_url(text):
+    if not is_http_url(text):
         return None
     url = yarl.URL(text)
     if url.explicit_port is None:
@@ -90,8 +91,9 @@ def _receiver_from_input(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _receiver_errors(receiver: Mapping[str, str]) -> dict[str, str]:
-    if not is_valid_receiver_url(receiver[CONF_RECEIVER_URL]):
-        return {"base": "invalid_receiver_url"}
+    """HTTPS only (plain HTTP for this machine only), no user:password in the URL, a submit key."""
+    if (problem := receiver_url_problem(receiver[CONF_RECEIVER_URL])) is not None:
+        return {"base": problem.value}
     if not receiver[CONF_SUBMIT_KEY]:
         return {"base": "empty_submit_key"}
     return {}

@@ -39,17 +39,12 @@ ROTATION_AGE: Final = timedelta(days=365)
 # Removing the integration waits at most this long for the receiver to confirm remote deletions.
 REMOVAL_DELETION_TIMEOUT: Final = timedelta(seconds=10)
 
-# Engine settings keys owned by the Home Assistant layer.
+# Engine settings keys owned by the Home Assistant layer (the sharing identities have a table).
 SETTING_PRINTER_KEY_SALT: Final = "ha.printer_key_salt"
-SETTING_INSTALLATION_ID: Final = "ha.installation_id"
-SETTING_INSTALLATION_SECRET: Final = "ha.installation_secret"  # noqa: S105 (a settings key)
-SETTING_FIRST_SEEN: Final = "ha.first_seen"
-SETTING_PENDING_DELETIONS: Final = "ha.pending_remote_deletions"
-SETTING_INSTALLATION_RECEIVER: Final = "ha.installation_receiver"
-SETTING_CREDENTIALS_PAUSE: Final = "ha.credentials_pause"
-SETTING_LAST_SUBMISSION: Final = "ha.last_submission"
 
 ISSUE_RECEIVER_REJECTED_KEY: Final = "receiver_rejected_credentials"
+ISSUE_RECEIVER_URL_NOT_USED: Final = "receiver_url_not_used"
+ISSUE_REMOTE_DELETION_PENDING: Final = "remote_deletion_pending"
 
 BAMBU_EVENT: Final = "bambu_lab_event"
 

@@ -8,8 +8,8 @@ from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.system_info import async_get_system_info
 
+from .engine.identities import Identity
 from .engine.payload import InstallationContext
-from .installation import Installation
 
 # Shown in previews while sharing is off: the real id is only made when sharing is switched on.
 PREVIEW_INSTALLATION_ID = "00000000-0000-4000-8000-000000000000"
@@ -36,20 +36,18 @@ class HostFacts:
     python_version: str
 
     def context(
-        self, installation: Installation | None, *, printernizer_server: bool = False
+        self, identity: Identity | None, *, printernizer_server: bool = False
     ) -> InstallationContext:
-        """The payload context for `installation` (a placeholder id when sharing is off)."""
+        """The payload context for `identity` (a placeholder id when sharing is off)."""
         return InstallationContext(
-            installation_id=installation.installation_id
-            if installation
-            else PREVIEW_INSTALLATION_ID,
+            installation_id=identity.installation_id if identity else PREVIEW_INSTALLATION_ID,
             integration_version=self.integration_version,
             ha_version=self.ha_version,
             platform=self.platform,
             deployment_mode=self.deployment_mode,
             country_code=self.country_code,
             python_version=self.python_version,
-            first_seen=installation.first_seen if installation else None,
+            first_seen=identity.first_week if identity else None,
             feature_usage={"printernizer_server": printernizer_server},
         )
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 
 from .coordinator import UsageCoordinator
+from .delivery import DeliveryScheduler
 from .engine.engine import UsageEngine
 from .fleet import FleetObserver
 
@@ -15,6 +16,7 @@ class PrinternizerUsageData:
 
     engine: UsageEngine
     coordinator: UsageCoordinator
+    scheduler: DeliveryScheduler
     fleet: FleetObserver
     closed: bool = False
 
@@ -25,7 +27,8 @@ class PrinternizerUsageData:
             return
         self.closed = True
         self.fleet.async_stop()
-        await self.coordinator.async_stop()
+        await self.scheduler.async_stop()
+        await self.coordinator.async_shutdown()
         await self.engine.close()
 
 

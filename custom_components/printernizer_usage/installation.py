@@ -1,66 +1,52 @@
 """The sharing identity: a random installation id of this integration's own plus an ownership secret.
 
-Reconciled with the user's choice at every set-up: sharing on without an identity creates one; sharing off
-(or a new receiver URL) retires it into the persisted list of remote deletions (retried until confirmed).
+Identities live in the engine's typed `identities` table (`engine/identities.py`). They are reconciled
+with the user's choice at every set-up:
+
+- sharing on without a current identity makes one; its first shared week is the one *after* the
+  switch-on: nothing recorded before opt-in is ever sent, not even the rest of that week;
+- sharing off asks the receiver to delete the data of every identity (current and retired);
+- another receiver URL asks for the deletion of every identity's data at the old receiver;
+- only another submit key keeps the identity (a credentials pause ends);
+- with yearly rotation, an identity older than a year is retired and a new one continues from the first
+  week the old one did not enqueue. The retired id is kept with its secret (if it may have sent data)
+  so that opting out, the delete action and removal still delete its data.
 """
 
 import json
 import secrets
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from .const import (
-    ROTATION_AGE,
-    SETTING_FIRST_SEEN,
-    SETTING_INSTALLATION_ID,
-    SETTING_INSTALLATION_RECEIVER,
-    SETTING_INSTALLATION_SECRET,
-)
+from .const import ROTATION_AGE
 from .engine.engine import UsageEngine
-from .pending_deletions import PendingDeletion, add_pending_deletion
+from .engine.identities import Identity
+from .engine.timeutil import WEEK, from_timestamp, week_start
 
-
-@dataclass(frozen=True, slots=True)
-class Installation:
-    """The identity the receiver knows this installation by."""
-
-    installation_id: str
-    secret: str
-    first_seen: datetime
-
-
-def new_installation(now: datetime) -> Installation:
-    """A fresh random identity (never derived from Home Assistant's own uuid)."""
-    return Installation(str(uuid.uuid4()), secrets.token_urlsafe(32), now)
-
-
-async def load_installation(engine: UsageEngine) -> Installation | None:
-    """The current identity, if sharing has one."""
-    installation_id = await engine.get_setting(SETTING_INSTALLATION_ID)
-    secret = await engine.get_setting(SETTING_INSTALLATION_SECRET)
-    first_seen = await engine.get_setting(SETTING_FIRST_SEEN)
-    if installation_id is None or secret is None or first_seen is None:
-        return None
-    return Installation(installation_id, secret, datetime.fromisoformat(first_seen))
-
-
-async def save_installation(engine: UsageEngine, installation: Installation | None) -> None:
-    """Store (or with `None` forget) the current identity."""
-    await engine.set_setting(
-        SETTING_INSTALLATION_ID, installation.installation_id if installation else None
-    )
-    await engine.set_setting(
-        SETTING_INSTALLATION_SECRET, installation.secret if installation else None
-    )
-    await engine.set_setting(
-        SETTING_FIRST_SEEN, installation.first_seen.isoformat() if installation else None
-    )
+# Settings keys of the first release (0.1.0), moved into the identities table at set-up.
+LEGACY_INSTALLATION_ID = "ha.installation_id"
+LEGACY_INSTALLATION_SECRET = "ha.installation_secret"  # noqa: S105 (a settings key)
+LEGACY_FIRST_SEEN = "ha.first_seen"
+LEGACY_RECEIVER = "ha.installation_receiver"
+LEGACY_PENDING_DELETIONS = "ha.pending_remote_deletions"
+LEGACY_CREDENTIALS_PAUSE = "ha.credentials_pause"
+LEGACY_LAST_SUBMISSION = "ha.last_submission"
+LEGACY_SETTINGS = (
+    LEGACY_INSTALLATION_ID,
+    LEGACY_INSTALLATION_SECRET,
+    LEGACY_FIRST_SEEN,
+    LEGACY_RECEIVER,
+    LEGACY_PENDING_DELETIONS,
+    LEGACY_CREDENTIALS_PAUSE,
+    LEGACY_LAST_SUBMISSION,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ReceiverBinding:
-    """The receiver (and the key) the current identity sends to; deletions go there."""
+    """A receiver and the submit key used with it."""
 
     receiver_url: str
     submit_key: str
@@ -71,17 +57,21 @@ def same_receiver(first: str, second: str) -> bool:
     return first.strip().rstrip("/") == second.strip().rstrip("/")
 
 
-async def load_receiver_binding(engine: UsageEngine) -> ReceiverBinding | None:
-    """Where the current identity has been sending to (None before the first identity)."""
-    raw = await engine.get_setting(SETTING_INSTALLATION_RECEIVER)
-    return ReceiverBinding(**json.loads(raw)) if raw else None
-
-
-async def save_receiver_binding(engine: UsageEngine, binding: ReceiverBinding | None) -> None:
-    """Store (or with `None` forget) where the current identity sends to."""
-    await engine.set_setting(
-        SETTING_INSTALLATION_RECEIVER, json.dumps(asdict(binding)) if binding else None
+def new_identity(receiver: ReceiverBinding, first_week: datetime) -> Identity:
+    """A fresh random current identity (never derived from Home Assistant's own uuid)."""
+    return Identity(
+        installation_id=str(uuid.uuid4()),
+        secret=secrets.token_urlsafe(32),
+        receiver_url=receiver.receiver_url,
+        submit_key=receiver.submit_key,
+        first_week=week_start(first_week),
+        current=True,
     )
+
+
+def first_week_after_opt_in(now: datetime) -> datetime:
+    """The first week shared when sharing is switched on at `now`: the next ISO week."""
+    return week_start(now) + WEEK
 
 
 async def reconcile_installation(
@@ -89,49 +79,107 @@ async def reconcile_installation(
     *,
     sharing_enabled: bool,
     rotate_yearly: bool,
-    receiver_url: str,
-    submit_key: str,
+    receiver: ReceiverBinding,
     now: datetime,
-) -> Installation | None:
-    """Bring the stored identity in line with the sharing choice and the configured receiver; returns
-    the identity to send under.
-
-    Sharing off, or another receiver URL: the identity is retired and its data deleted at the receiver
-    it was sent to (with the key it used). Only the submit key changed: the identity stays.
-    """
-    current = await load_installation(engine)
-    configured = ReceiverBinding(receiver_url, submit_key)
-    stored = await load_receiver_binding(engine)
-    bound = stored or configured
-    if current is not None and (
-        not sharing_enabled or not same_receiver(bound.receiver_url, receiver_url)
-    ):
-        await retire_installation(engine, current, bound)
-        current = None
+) -> Identity | None:
+    """Bring the identities in line with the sharing choice and the configured receiver; returns the
+    identity to send under (None while sharing is off)."""
+    identities = engine.identities
     if not sharing_enabled:
+        await request_deletion_of_all(engine)
         return None
-    if current is not None and rotate_yearly and now - current.first_seen >= ROTATION_AGE:
-        # Rotation makes the years unlinkable; the old id's data stays as anonymous history.
-        await engine.discard_outbox(current.installation_id)
-        current = None
+    for identity in await identities.all():
+        if not identity.deletion_requested and not same_receiver(
+            identity.receiver_url, receiver.receiver_url
+        ):
+            await stop_and_delete(engine, identity)
+    current = await identities.current()
+    if current is not None and rotate_yearly:
+        current = await rotate_if_due(engine, current, now)
     if current is None:
-        current = new_installation(now)
-        await save_installation(engine, current)
-    if stored != configured:
-        await save_receiver_binding(engine, configured)
+        current = new_identity(receiver, first_week_after_opt_in(now))
+        await identities.add(current)
+    elif (current.receiver_url, current.submit_key) != (receiver.receiver_url, receiver.submit_key):
+        # Only the key (or the spelling of the URL) changed: the same identity, pause lifted.
+        await identities.set_receiver(
+            current.installation_id, receiver.receiver_url, receiver.submit_key
+        )
+        await engine.outbox.make_due(current.installation_id, now)
+        current = await identities.current()
     return current
 
 
-async def retire_installation(
-    engine: UsageEngine, current: Installation, receiver: ReceiverBinding
-) -> None:
-    """Stop sending under `current` and queue the deletion of its data at `receiver`."""
-    await engine.discard_outbox(current.installation_id)
-    await add_pending_deletion(
-        engine,
-        PendingDeletion(
-            current.installation_id, current.secret, receiver.receiver_url, receiver.submit_key
-        ),
+async def stop_and_delete(engine: UsageEngine, identity: Identity) -> None:
+    """Send nothing more under `identity` and ask its receiver to delete what it has."""
+    await engine.outbox.discard(identity.installation_id)
+    await engine.identities.retire(identity.installation_id)
+    await engine.identities.request_deletion(identity.installation_id)
+
+
+async def request_deletion_of_all(engine: UsageEngine) -> None:
+    """Opt-out: nothing more is sent, and every identity's data is deleted at its receiver."""
+    for identity in await engine.identities.all():
+        if not identity.deletion_requested:
+            await stop_and_delete(engine, identity)
+
+
+async def rotate_if_due(engine: UsageEngine, current: Identity, now: datetime) -> Identity:
+    """Yearly rotation: after `ROTATION_AGE` a new identity continues from the first week the old one
+    did not enqueue (no week is skipped or sent under both). The old one keeps sending what it has
+    enqueued and is kept for deletion; if it never enqueued anything it is forgotten."""
+    if now - current.first_week < ROTATION_AGE:
+        return current
+    last = await engine.outbox.last_enqueued_period(current.installation_id)
+    rotated = new_identity(
+        ReceiverBinding(current.receiver_url, current.submit_key),
+        last + WEEK if last is not None else current.first_week,
     )
-    await save_installation(engine, None)
-    await save_receiver_binding(engine, None)
+    await engine.identities.add(rotated)  # the old one is retired
+    if last is None:
+        await engine.identities.forget(current.installation_id)
+    return rotated
+
+
+async def async_migrate_legacy_settings(engine: UsageEngine, configured: ReceiverBinding) -> None:
+    """Move the identity, the pending remote deletions and the credentials pause that the first
+    release kept as settings (JSON values) into the identities table; then delete those settings."""
+    values = {key: await engine.get_setting(key) for key in LEGACY_SETTINGS}
+    if not any(values.values()):
+        return
+    known = {item.installation_id for item in await engine.identities.all()}
+    installation_id = values[LEGACY_INSTALLATION_ID]
+    secret = values[LEGACY_INSTALLATION_SECRET]
+    first_seen = values[LEGACY_FIRST_SEEN]
+    if installation_id and secret and first_seen and installation_id not in known:
+        binding: dict[str, Any] = json.loads(values[LEGACY_RECEIVER] or "{}")
+        pause: dict[str, Any] = json.loads(values[LEGACY_CREDENTIALS_PAUSE] or "{}")
+        await engine.identities.add(
+            Identity(
+                installation_id=installation_id,
+                secret=secret,
+                receiver_url=str(binding.get("receiver_url", configured.receiver_url)),
+                submit_key=str(binding.get("submit_key", configured.submit_key)),
+                # The first release shared the week of the opt-in too; its cursor goes on from there.
+                first_week=week_start(datetime.fromisoformat(first_seen)),
+                current=True,
+                refused_status=pause.get("status"),
+            )
+        )
+        known.add(installation_id)
+    for item in json.loads(values[LEGACY_PENDING_DELETIONS] or "[]"):
+        if item["installation_id"] in known:
+            continue
+        await engine.identities.add(
+            Identity(
+                installation_id=item["installation_id"],
+                secret=item["secret"],
+                receiver_url=item["receiver_url"],
+                submit_key=item["submit_key"],
+                first_week=from_timestamp(0),
+                deletion_requested=True,
+                deletion_attempts=int(item.get("attempts", 0)),
+            )
+        )
+        known.add(item["installation_id"])
+    for key in LEGACY_SETTINGS:
+        await engine.set_setting(key, None)

@@ -1,7 +1,8 @@
-"""Removing the integration: delete remotely what was sent (bounded in time), then the local database.
+"""Removing the integration: delete remotely what every identity sent (bounded in time), then the local
+database.
 
-Deletions the receiver does not confirm in time are kept in a Home Assistant Store file, which survives
-the database; a later set-up adopts and retries them.
+Deletions the receiver does not confirm in time are not dropped: they move to a Home Assistant Store
+file with a repair issue and are retried while Home Assistant runs (`pending_deletions.py`).
 """
 
 import asyncio
@@ -15,82 +16,62 @@ from homeassistant.util import dt as dt_util
 
 from .const import REMOVAL_DELETION_TIMEOUT
 from .engine.engine import UsageEngine
-from .engine.uploader import Uploader
-from .installation import ReceiverBinding, load_installation, load_receiver_binding
-from .pending_deletions import (
-    PendingDeletion,
-    async_keep_orphaned_deletions,
-    load_pending_deletions,
-    merge_deletions,
-)
+from .engine.identities import Identity
+from .engine.uploader import request_deletion
+from .installation import ReceiverBinding, async_migrate_legacy_settings
+from .pending_deletions import OrphanedDeletion, async_orphaned_deletions
 
 _LOGGER = logging.getLogger(__name__)
 
 
-async def deletions_on_removal(
-    engine: UsageEngine, configured: ReceiverBinding
-) -> list[PendingDeletion]:
-    """Every identity whose data must be deleted remotely: retired ones and the current one."""
-    pending = await load_pending_deletions(engine)
-    current = await load_installation(engine)
-    if current is None:
-        return pending
-    receiver = await load_receiver_binding(engine) or configured
-    return merge_deletions(
-        pending,
-        [
-            PendingDeletion(
-                current.installation_id,
-                current.secret,
-                receiver.receiver_url,
-                receiver.submit_key,
-            )
-        ],
-    )
+async def _request_deletions(session: ClientSession, identities: list[Identity]) -> dict[str, bool]:
+    """Ask each receiver once, concurrently; returns which ids were confirmed so far (whatever
+    answered before a timeout cancels the rest)."""
+    confirmed: dict[str, bool] = {item.installation_id: False for item in identities}
 
-
-async def _request_deletions(
-    session: ClientSession, engine: UsageEngine, deletions: list[PendingDeletion]
-) -> list[PendingDeletion]:
-    """Ask each receiver once, concurrently; returns the deletions not confirmed."""
-
-    async def confirmed(deletion: PendingDeletion) -> bool:
-        uploader = Uploader(
+    async def ask(identity: Identity) -> None:
+        result = await request_deletion(
             session,
-            engine,
-            deletion.receiver_url,
-            deletion.submit_key,
-            deletion.installation_id,
-            deletion.secret,
+            identity.receiver_url,
+            identity.submit_key,
+            identity.installation_id,
+            identity.secret,
         )
-        return (await uploader.request_remote_deletion(dt_util.utcnow())).confirmed
+        confirmed[identity.installation_id] = result.confirmed
 
-    outcomes = await asyncio.gather(*(confirmed(item) for item in deletions))
-    return [item for item, done in zip(deletions, outcomes, strict=True) if not done]
+    try:
+        async with asyncio.timeout(REMOVAL_DELETION_TIMEOUT.total_seconds()):
+            await asyncio.gather(*(ask(item) for item in identities))
+    except TimeoutError:
+        pass
+    return confirmed
 
 
 async def async_delete_everything(
     hass: HomeAssistant, path: Path, configured: ReceiverBinding
 ) -> None:
-    """Request the remote deletions (waiting at most `REMOVAL_DELETION_TIMEOUT`), keep the unconfirmed
-    ones outside the database, then delete the database."""
+    """Request the deletion of every identity's data (waiting at most `REMOVAL_DELETION_TIMEOUT`),
+    keep the unconfirmed ones outside the database, then delete the database."""
     engine = await UsageEngine.open(path, clock=dt_util.utcnow)
     try:
-        deletions = await deletions_on_removal(engine, configured)
-        unconfirmed = deletions
-        if deletions:
-            try:
-                async with asyncio.timeout(REMOVAL_DELETION_TIMEOUT.total_seconds()):
-                    unconfirmed = await _request_deletions(
-                        async_get_clientsession(hass), engine, deletions
-                    )
-            except TimeoutError:
-                pass
+        await async_migrate_legacy_settings(engine, configured)
+        identities = await engine.identities.all()
+        confirmed = (
+            await _request_deletions(async_get_clientsession(hass), identities)
+            if identities
+            else {}
+        )
+        now = dt_util.utcnow()
+        unconfirmed = [
+            OrphanedDeletion.of(item).after_failure(now)
+            for item in identities
+            if not confirmed[item.installation_id]
+        ]
         if unconfirmed:
-            await async_keep_orphaned_deletions(hass, [item.as_due() for item in unconfirmed])
+            await async_orphaned_deletions(hass).async_keep(unconfirmed)
             _LOGGER.warning(
                 "The receiver did not confirm the deletion of the shared statistics of %d "
-                "installation id(s); it is retried if Printernizer Usage is set up again",
+                "installation id(s); it is retried while Home Assistant runs (see Repairs)",
                 len(unconfirmed),
             )
     finally:

@@ -14,7 +14,7 @@ from homeassistant.util.json import JsonObjectType
 
 from .const import DOMAIN
 from .data import PrinternizerUsageConfigEntry
-from .redact import redact_export
+from .redact import coarsen_payload, redact_export
 
 SERVICE_PREVIEW_NEXT_PAYLOAD = "preview_next_payload"
 SERVICE_SUBMIT_NOW = "submit_now"
@@ -31,16 +31,18 @@ def _loaded_entry(hass: HomeAssistant) -> PrinternizerUsageConfigEntry:
 
 
 async def _preview_next_payload(call: ServiceCall) -> ServiceResponse:
-    coordinator = _loaded_entry(call.hass).runtime_data.coordinator
-    payload = await coordinator.async_preview_payload()
-    return {"sharing_enabled": coordinator.sharing_enabled, "payload": payload}
+    """The next payload; its timestamps at week precision (a posted preview cannot be matched to
+    the receiver's rows by them)."""
+    scheduler = _loaded_entry(call.hass).runtime_data.scheduler
+    payload = coarsen_payload(await scheduler.async_preview_payload())
+    return {"sharing_enabled": scheduler.sharing_enabled, "payload": payload}
 
 
 async def _submit_now(call: ServiceCall) -> ServiceResponse:
-    coordinator = _loaded_entry(call.hass).runtime_data.coordinator
-    if not coordinator.sharing_enabled:
+    scheduler = _loaded_entry(call.hass).runtime_data.scheduler
+    if not scheduler.sharing_enabled:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sharing_disabled")
-    report = await coordinator.async_submit_now()
+    report = await scheduler.async_submit_now()
     if report.auth_failed_status is not None:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -65,23 +67,23 @@ async def _submit_now(call: ServiceCall) -> ServiceResponse:
 
 
 async def _export_data(call: ServiceCall) -> ServiceResponse:
-    coordinator = _loaded_entry(call.hass).runtime_data.coordinator
-    exported: dict[str, Any] = await coordinator.engine.export_all()
+    runtime = _loaded_entry(call.hass).runtime_data
+    exported: dict[str, Any] = await runtime.engine.export_all()
     return cast(JsonObjectType, redact_export(exported))
 
 
 async def _delete_local_data(call: ServiceCall) -> None:
-    coordinator = _loaded_entry(call.hass).runtime_data.coordinator
-    await coordinator.engine.delete_local_data()
-    await coordinator.async_refresh()
+    runtime = _loaded_entry(call.hass).runtime_data
+    await runtime.engine.delete_local_data()
+    await runtime.coordinator.async_refresh()
 
 
 async def _delete_remote_data(call: ServiceCall) -> None:
-    coordinator = _loaded_entry(call.hass).runtime_data.coordinator
-    if not coordinator.sharing_enabled and not await coordinator.async_pending_deletions():
+    """Every identity's data (the current one and those retired by rotation or opt-out)."""
+    runtime = _loaded_entry(call.hass).runtime_data
+    if not await runtime.engine.identities.all():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="nothing_to_delete")
-    result = await coordinator.async_request_remote_deletion()
-    if (result is not None and not result.confirmed) or await coordinator.async_pending_deletions():
+    if not await runtime.scheduler.async_request_remote_deletion():
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="deletion_failed")
 
 

@@ -13,11 +13,22 @@ from aiohttp import web
 HANG = 0  # a scripted "status" that never answers
 
 
+type Answer = tuple[int, dict[str, str]] | tuple[int, dict[str, str], Any]
+
+
+def receiver_answer(method: str, path: str) -> Any:
+    """What the real receiver answers when it stored a submission or erased an installation."""
+    if method == "DELETE":
+        return {"installation_id": path.rsplit("/", 1)[-1], "deleted_submissions": 0}
+    return {"status": "stored"}
+
+
 @dataclass
 class ScriptedReceiver:
-    """Pops one `(status, headers)` per request (200 when the script is empty); `HANG` never answers."""
+    """Pops one `(status, headers[, body])` per request (200 and the real receiver's answer when the
+    script is empty or no body is given); `HANG` never answers."""
 
-    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     url: str = ""
     released: asyncio.Event = field(default_factory=asyncio.Event)
@@ -27,11 +38,18 @@ class ScriptedReceiver:
         raw = await request.read()
         body = json.loads(raw) if raw else None
         self.requests.append((request.method, request.path, dict(request.headers), body))
-        status, headers = self.answers.pop(0) if self.answers else (200, {})
+        answer: Answer = self.answers.pop(0) if self.answers else (200, {})
+        status, headers = answer[0], answer[1]
         if status == HANG:
             await self.released.wait()
             status = 503
-        return web.json_response({"status": status}, status=status, headers=headers)
+        if len(answer) == 3:
+            body = answer[2]
+        elif status == 200:
+            body = receiver_answer(request.method, request.path)
+        else:
+            body = {"error": {"status": status}}
+        return web.json_response(body, status=status, headers=headers)
 
     def paths(self, method: str) -> list[str]:
         return [path for verb, path, _, _ in self.requests if verb == method]
@@ -42,7 +60,7 @@ async def scripted_receiver() -> AsyncIterator[ScriptedReceiver]:
     receiver = ScriptedReceiver()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", receiver.handle)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

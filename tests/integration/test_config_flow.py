@@ -8,7 +8,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.printernizer_usage.config_flow import is_valid_receiver_url
 from custom_components.printernizer_usage.const import (
     CONF_PRINTERNIZER_URL,
     CONF_RAW_RETENTION_DAYS,
@@ -23,8 +22,13 @@ from custom_components.printernizer_usage.const import (
     ENV_DEFAULT_SUBMIT_KEY,
     SECTION_ADVANCED,
 )
+from custom_components.printernizer_usage.engine.receiver_url import (
+    receiver_host,
+    receiver_url_problem,
+)
 
 from .conftest import SUBMIT_KEY, SetUpIntegration
+from .helpers import identity_of
 
 
 def _defaults(result: Any) -> dict[str, Any]:
@@ -77,7 +81,7 @@ async def test_user_flow_explains_then_creates_entry_with_sharing_off_by_default
     assert entry.state is ConfigEntryState.LOADED
     assert entry.data == {CONF_RECEIVER_URL: unreachable_receiver_url, CONF_SUBMIT_KEY: SUBMIT_KEY}
     assert entry.options[CONF_SHARING_ENABLED] is False
-    assert entry.runtime_data.coordinator.installation is None
+    assert identity_of(entry) is None
 
 
 async def test_receiver_defaults_come_from_the_environment(
@@ -97,6 +101,10 @@ async def test_receiver_defaults_come_from_the_environment(
         ("ftp://usage.printernizer.com", SUBMIT_KEY, "invalid_receiver_url"),
         ("https://", SUBMIT_KEY, "invalid_receiver_url"),
         ("https://usage.example?x=1", SUBMIT_KEY, "invalid_receiver_url"),
+        ("http://usage.printernizer.com", SUBMIT_KEY, "insecure_receiver_url"),
+        ("http://192.168.1.20:8080", SUBMIT_KEY, "insecure_receiver_url"),
+        ("https://stats:hunter2@usage.example", SUBMIT_KEY, "receiver_url_with_credentials"),
+        ("https://token@usage.example", SUBMIT_KEY, "receiver_url_with_credentials"),
         ("https://usage.example", "  ", "empty_submit_key"),
     ],
 )
@@ -126,11 +134,23 @@ async def test_invalid_receiver_is_a_form_error_and_can_be_corrected(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-def test_receiver_url_validation() -> None:
-    assert is_valid_receiver_url("https://usage.printernizer.com")
-    assert is_valid_receiver_url("http://127.0.0.1:8080/base")
-    assert not is_valid_receiver_url("http://[::1")
-    assert not is_valid_receiver_url("https://x#frag")
+def test_receiver_url_rules() -> None:
+    """HTTPS, or plain HTTP to this machine only; no credentials; named by the host only."""
+    for allowed in (
+        "https://usage.printernizer.com",
+        "http://127.0.0.1:8080/base",
+        "http://127.1.2.3",
+        "http://[::1]:8080",
+        "http://localhost:8080",
+        "https://192.168.1.20/receiver",
+    ):
+        assert receiver_url_problem(allowed) is None, allowed
+    assert receiver_url_problem("http://[::1") == "invalid_receiver_url"
+    assert receiver_url_problem("https://x#frag") == "invalid_receiver_url"
+    assert receiver_url_problem("http://localhost.example.com") == "insecure_receiver_url"
+    assert receiver_url_problem("http://10.0.0.1") == "insecure_receiver_url"
+    assert receiver_url_problem("https://u:p@127.0.0.1") == "receiver_url_with_credentials"
+    assert receiver_host("https://u:p@usage.example:8443/t0ken/path?q=1") == "usage.example"
 
 
 async def test_single_instance(hass: HomeAssistant, set_up_integration: SetUpIntegration) -> None:
@@ -146,7 +166,7 @@ async def test_options_flow_switches_sharing_on_and_reloads_with_a_new_identity(
     hass: HomeAssistant, set_up_integration: SetUpIntegration, unreachable_receiver_url: str
 ) -> None:
     entry = await set_up_integration()
-    assert entry.runtime_data.coordinator.installation is None
+    assert identity_of(entry) is None
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
@@ -164,6 +184,13 @@ async def test_options_flow_switches_sharing_on_and_reloads_with_a_new_identity(
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_receiver_url"}
+    for url, error in (
+        ("http://usage.example", "insecure_receiver_url"),
+        ("https://admin:secret@usage.example", "receiver_url_with_credentials"),
+    ):
+        user_input[SECTION_ADVANCED] = {CONF_RECEIVER_URL: url, CONF_SUBMIT_KEY: SUBMIT_KEY}
+        result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+        assert result["errors"] == {"base": error}
 
     user_input[SECTION_ADVANCED] = {
         CONF_RECEIVER_URL: unreachable_receiver_url,
@@ -182,7 +209,7 @@ async def test_options_flow_switches_sharing_on_and_reloads_with_a_new_identity(
     assert entry.data[CONF_SUBMIT_KEY] == "new-key"
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.engine.raw_retention_days == 30
-    assert entry.runtime_data.coordinator.installation is not None
+    assert identity_of(entry) is not None
 
 
 async def test_options_flow_changing_only_the_receiver_reloads(
@@ -218,6 +245,10 @@ async def test_reconfigure_flow_changes_the_receiver(
         result["flow_id"], {CONF_RECEIVER_URL: "mailto:x@y", CONF_SUBMIT_KEY: "k"}
     )
     assert result["errors"] == {"base": "invalid_receiver_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_RECEIVER_URL: "http://stats.example.org", CONF_SUBMIT_KEY: "k"}
+    )
+    assert result["errors"] == {"base": "insecure_receiver_url"}
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],

@@ -18,16 +18,10 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
 )
 from custom_components.printernizer_usage.engine.engine import UsageEngine
-from custom_components.printernizer_usage.installation import Installation, load_installation
-from custom_components.printernizer_usage.pending_deletions import load_pending_deletions
 
 from .conftest import SetUpIntegration
-from .helpers import refresh, sensor_state
+from .helpers import identity_of, pending_deletions, refresh, sensor_state
 from .printers import add_prusalink_printer
-
-
-def _installation_of(entry: MockConfigEntry) -> Installation | None:
-    return entry.runtime_data.coordinator.installation  # type: ignore[no-any-return]
 
 
 def _state_of(entry: MockConfigEntry) -> ConfigEntryState:
@@ -99,8 +93,7 @@ async def test_sharing_identity_lifecycle(
     hass: HomeAssistant, set_up_integration: SetUpIntegration
 ) -> None:
     entry = await set_up_integration(sharing=True)
-    coordinator = entry.runtime_data.coordinator
-    first = coordinator.installation
+    first = identity_of(entry)
     assert first is not None
     assert uuid.UUID(first.installation_id).version == 4
     assert first.installation_id != await instance_id.async_get(hass)
@@ -112,20 +105,20 @@ async def test_sharing_identity_lifecycle(
     # A restart keeps the identity.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.runtime_data.coordinator.installation == first
+    assert identity_of(entry) == first
 
-    # Off: the identity is retired into the persisted remote deletions (receiver unreachable here).
+    # Off: the identity is retired, its deletion pending (receiver unreachable here).
     await _set_sharing(hass, entry, enabled=False)
     engine = entry.runtime_data.engine
-    assert _installation_of(entry) is None
-    assert await load_installation(engine) is None
-    pending = await load_pending_deletions(engine)
+    assert identity_of(entry) is None
+    assert await engine.identities.current() is None
+    pending = await pending_deletions(entry)
     assert [item.installation_id for item in pending] == [first.installation_id]
     assert pending[0].secret == first.secret
 
-    # On again: a new random identity.
+    # On again: a new random identity; the old one's deletion goes on.
     await _set_sharing(hass, entry, enabled=True)
-    second = _installation_of(entry)
+    second = identity_of(entry)
     assert second is not None
     assert second.installation_id != first.installation_id
     assert second.secret != first.secret
@@ -164,19 +157,23 @@ async def test_yearly_rotation_starts_a_new_identity(
     assert isinstance(freezer, FrozenDateTimeFactory)
     freezer.move_to("2026-01-05T12:00:00+00:00")
     entry = await set_up_integration(sharing=True, **{CONF_ROTATE_YEARLY: True})
-    first = entry.runtime_data.coordinator.installation
+    first = identity_of(entry)
     assert first is not None
 
     freezer.move_to("2026-06-01T12:00:00+00:00")
     assert await hass.config_entries.async_reload(entry.entry_id)
-    assert entry.runtime_data.coordinator.installation == first
+    assert identity_of(entry) == first
 
-    freezer.move_to("2027-01-06T12:00:00+00:00")
+    freezer.move_to("2027-01-13T12:00:00+00:00")
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    rotated = entry.runtime_data.coordinator.installation
+    rotated = identity_of(entry)
     assert rotated is not None
     assert rotated.installation_id != first.installation_id
+    # Nothing was ever enqueued under the first id (no week ended while it ran): it is forgotten.
+    assert [i.installation_id for i in await entry.runtime_data.engine.identities.all()] == [
+        rotated.installation_id
+    ]
 
 
 async def test_no_repair_issue_while_local_only(

@@ -29,6 +29,7 @@ from custom_components.printernizer_usage.const import (
 )
 
 from .conftest import SUBMIT_KEY, SetUpIntegration
+from .helpers import time_passes
 
 SECRETS = (
     "/data/printernizer/library",
@@ -37,9 +38,11 @@ SECRETS = (
     "5e0f1a2b-printernizer-installation",
     "My Benchy.3mf",
 )
-WEEK_45_DOWNLOAD = "2026-11-03T08:00:00"  # naive UTC, as Printernizer stores them
-WEEK_45_UPLOAD = "2026-11-08T23:59:00"
-WEEK_46_DOWNLOAD = "2026-11-09T00:00:01"
+# Sharing is switched on on 2026-11-02: the first week shared is week 46 (2026-11-09 to 11-16).
+WEEK_46_DOWNLOAD = "2026-11-10T08:00:00"  # naive UTC, as Printernizer stores them
+WEEK_46_UPLOAD = "2026-11-15T23:59:00"
+WEEK_47_DOWNLOAD = "2026-11-16T00:00:01"
+WEEK_46_SENT = "2026-11-17T10:00:00+00:00"
 
 
 def _printernizer_app() -> web.Application:
@@ -66,11 +69,11 @@ def _printernizer_app() -> web.Application:
 
     async def export(_request: web.Request) -> web.Response:
         events = [
-            {"event_type": "file_downloaded", "timestamp": WEEK_45_DOWNLOAD, "metadata": {}},
-            {"event_type": "file_downloaded", "timestamp": WEEK_45_DOWNLOAD, "metadata": {}},
-            {"event_type": "file_uploaded", "timestamp": WEEK_45_UPLOAD, "metadata": {}},
             {"event_type": "file_downloaded", "timestamp": WEEK_46_DOWNLOAD, "metadata": {}},
-            {"event_type": "job_created", "timestamp": WEEK_45_DOWNLOAD, "metadata": {}},
+            {"event_type": "file_downloaded", "timestamp": WEEK_46_DOWNLOAD, "metadata": {}},
+            {"event_type": "file_uploaded", "timestamp": WEEK_46_UPLOAD, "metadata": {}},
+            {"event_type": "file_downloaded", "timestamp": WEEK_47_DOWNLOAD, "metadata": {}},
+            {"event_type": "job_created", "timestamp": WEEK_46_DOWNLOAD, "metadata": {}},
             {"event_type": "file_uploaded", "timestamp": "not a time", "metadata": {}},
             "garbage",
         ]
@@ -141,7 +144,7 @@ async def test_the_server_address_gets_port_8000_unless_given(
     assert entry.options[CONF_PRINTERNIZER_URL] == "https://192.168.1.20:8443"
     result = await _options(hass, entry, "")
     assert entry.options[CONF_PRINTERNIZER_URL] == ""
-    assert entry.runtime_data.coordinator.printernizer_server is None
+    assert entry.runtime_data.scheduler.printernizer_server is None
 
 
 async def test_weekly_payload_includes_the_servers_aggregates_and_nothing_else(
@@ -156,10 +159,9 @@ async def test_weekly_payload_includes_the_servers_aggregates_and_nothing_else(
     real_now = dt_util.utcnow()
     freezer.move_to("2026-11-02T10:00:00+00:00")
     entry = await set_up_integration(sharing=True, **{CONF_PRINTERNIZER_URL: printernizer})
-    freezer.move_to("2026-11-10T10:00:00+00:00")
-    await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
+    await time_passes(hass, freezer, WEEK_46_SENT)
 
-    (item,) = await entry.runtime_data.engine.outbox()
+    (item,) = await entry.runtime_data.engine.outbox.items()
     payload = item.payload
     assert payload["installation"]["data_source"] == "home_assistant+printernizer"
     usage = payload["usage_stats"]
@@ -192,9 +194,8 @@ async def test_an_unreachable_server_leaves_the_week_to_home_assistant(
     entry = await set_up_integration(
         sharing=True, **{CONF_PRINTERNIZER_URL: unreachable_receiver_url}
     )
-    freezer.move_to("2026-11-10T10:00:00+00:00")
-    await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
-    (item,) = await entry.runtime_data.engine.outbox()
+    await time_passes(hass, freezer, WEEK_46_SENT)
+    (item,) = await entry.runtime_data.engine.outbox.items()
     assert item.payload["installation"]["data_source"] == "home_assistant"
     usage = item.payload["usage_stats"]
     assert (usage["file_count"], usage["upload_count"]) == (None, None)

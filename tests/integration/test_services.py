@@ -1,17 +1,17 @@
 """The actions: preview, submit now, export, delete local and remote data."""
 
+import re
 from typing import Any, cast
 
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from custom_components.printernizer_usage.const import DOMAIN, SETTING_INSTALLATION_SECRET
+from custom_components.printernizer_usage.const import DOMAIN, SETTING_PRINTER_KEY_SALT
 from custom_components.printernizer_usage.context import PREVIEW_INSTALLATION_ID
-from custom_components.printernizer_usage.pending_deletions import load_pending_deletions
 
 from .conftest import SetUpIntegration
-from .helpers import refresh, sensor_state
+from .helpers import current_identity, pending_deletions, refresh, sensor_state
 from .printers import add_bambu_printer, add_prusalink_printer
 
 
@@ -42,18 +42,25 @@ async def test_preview_shows_the_payload_of_this_week(
     assert payload["installation"]["country_code"] == "DE"
     assert payload["printer_fleet"]["printer_type_counts"] == {"bambu_lab": 1, "prusa": 1}
     assert payload["usage_stats"]["jobs_completed"] == 1
+    # The moment the payload was built is shown at week precision only.
+    assert re.fullmatch(r"\d{4}-W\d{2}", payload["submission_timestamp"])
 
 
 async def test_export_returns_all_local_data_without_secrets(
     hass: HomeAssistant, set_up_integration: SetUpIntegration
 ) -> None:
-    await set_up_integration(sharing=True)
+    entry = await set_up_integration(sharing=True)
+    identity = current_identity(entry)
     response = await _call(hass, "export_data")
     settings = response["settings"]
     assert isinstance(settings, dict)
-    assert settings[SETTING_INSTALLATION_SECRET] == "**REDACTED**"
-    assert settings["ha.installation_id"] != "**REDACTED**"
-    assert {"events", "printer_rollups", "outbox"} <= response.keys()
+    assert settings[SETTING_PRINTER_KEY_SALT] == "**REDACTED**"
+    (exported,) = response["identities"]
+    assert exported["installation_id"] == identity.installation_id  # the user's own data
+    assert exported["receiver_host"] == "127.0.0.1"
+    assert identity.secret not in str(response)
+    assert identity.receiver_url not in str(response)  # the host only
+    assert {"events", "printer_rollups", "outbox", "audit_log"} <= response.keys()
 
 
 async def test_delete_local_data_clears_the_week(
@@ -100,10 +107,8 @@ async def test_unconfirmed_remote_deletion_is_kept_for_retry(
     with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(DOMAIN, "delete_remote_data", blocking=True)
     assert raised.value.translation_key == "deletion_failed"
-    pending = await load_pending_deletions(entry.runtime_data.engine)
-    installation = entry.runtime_data.coordinator.installation
-    assert installation is not None
-    assert [item.installation_id for item in pending] == [installation.installation_id]
+    pending = await pending_deletions(entry)
+    assert [item.installation_id for item in pending] == [current_identity(entry).installation_id]
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -115,7 +120,7 @@ async def test_submit_now_with_the_receiver_down(
     assert isinstance(freezer, FrozenDateTimeFactory)
     freezer.move_to("2026-11-02T10:00:00+00:00")
     entry = await set_up_integration(sharing=True)
-    freezer.move_to("2026-11-10T10:00:00+00:00")
+    freezer.move_to("2026-11-17T10:00:00+00:00")  # the first week shared (46) has ended
     with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(DOMAIN, "submit_now", blocking=True)
     assert raised.value.translation_key == "receiver_unreachable"
@@ -140,8 +145,7 @@ async def test_export_hides_the_secrets_of_pending_remote_deletions(
     hass: HomeAssistant, set_up_integration: SetUpIntegration
 ) -> None:
     entry = await set_up_integration(sharing=True)
-    installation = entry.runtime_data.coordinator.installation
-    assert installation is not None
+    installation = current_identity(entry)
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(DOMAIN, "delete_remote_data", blocking=True)
 

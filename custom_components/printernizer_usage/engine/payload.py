@@ -11,7 +11,7 @@ from typing import Any
 
 from .aggregate import JobFigures, WeekAggregate
 from .printernizer_server import ServerUsage
-from .timeutil import iso_z
+from .timeutil import iso_z, week_start
 
 SCHEMA_VERSION = "1.1"
 DATA_SOURCES = ("home_assistant", "printernizer", "home_assistant+printernizer")
@@ -28,7 +28,7 @@ class InstallationContext:
     deployment_mode: str
     country_code: str = "XX"
     python_version: str | None = None
-    first_seen: datetime | None = None  # when sharing was switched on for this installation id
+    first_seen: datetime | None = None  # the first week this installation id shares (week start)
     data_source: str = "home_assistant"
     feature_usage: Mapping[str, bool] = field(
         default_factory=lambda: {"printernizer_server": False}
@@ -134,7 +134,8 @@ def build_payload(
     Printernizer server added for the same week."""
     installation: dict[str, Any] = {"installation_id": context.installation_id}
     if context.first_seen is not None:
-        installation["first_seen"] = iso_z(context.first_seen)
+        # Week precision: the Monday of the first week this id shares (never the moment of opt-in).
+        installation["first_seen"] = iso_z(week_start(context.first_seen))
     installation |= {
         "app_version": clean(context.integration_version),
         "integration_version": clean(context.integration_version),

@@ -1,186 +1,18 @@
-"""The local database: one aiosqlite file, WAL, versioned schema (PRAGMA user_version)."""
+"""Usage data in the local database: printers, raw events, daily per-printer rollups, open jobs, the
+fleet per week, run-time sessions (uptime) and settings. The outbox and audit log are `outbox.Outbox`,
+the sharing identities `identities.Identities`; all three share one `database.Database`."""
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Self
 
-import aiosqlite
-
 from .aggregate import JobFigures, PrinterFigures, WeekAggregate, build_aggregate
+from .database import SCHEMA_VERSION, Database
 from .job_tracker import JobState
 from .models import EventKind, FleetSnapshot, UsageEvent
 from .rollup import ROLLUP_COLUMNS, Accounting, PrinterAccount, RollupDelta
 from .timeutil import DAY_SECONDS, epoch_day, from_timestamp, iso_z, week_start
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """One weekly payload waiting to be sent (`pending`) or given up on (`rejected`)."""
-
-    id: int
-    installation_id: str
-    period_start: datetime
-    payload: dict[str, Any]
-    status: str  # "pending" | "rejected"
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One request to the receiver: a submission (with the exact payload) or a deletion request."""
-
-    id: int
-    at: datetime
-    action: str  # "submit" | "delete"
-    installation_id: str
-    period_start: datetime | None
-    payload: dict[str, Any] | None
-    status_code: int | None  # None: no answer (network error)
-    response: str | None  # the receiver's answer (truncated) or the network error
-
-
-class SchemaTooNewError(RuntimeError):
-    """The database was written by a newer version of the engine."""
-
-
-# Each entry migrates from version i to i + 1; the schema version is PRAGMA user_version.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE printers (
-        id INTEGER PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        family TEXT NOT NULL,
-        model TEXT NOT NULL
-    );
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
-        ts INTEGER NOT NULL,
-        printer INTEGER NOT NULL,
-        kind INTEGER NOT NULL,
-        code TEXT,
-        severity TEXT
-    );
-    CREATE TABLE daily_rollups (
-        day INTEGER NOT NULL,
-        family TEXT NOT NULL,
-        model TEXT NOT NULL,
-        jobs_started INTEGER NOT NULL DEFAULT 0,
-        jobs_completed INTEGER NOT NULL DEFAULT 0,
-        jobs_failed INTEGER NOT NULL DEFAULT 0,
-        jobs_cancelled INTEGER NOT NULL DEFAULT 0,
-        errors INTEGER NOT NULL DEFAULT 0,
-        print_seconds REAL NOT NULL DEFAULT 0,
-        online_seconds REAL NOT NULL DEFAULT 0,
-        PRIMARY KEY (day, family, model)
-    ) WITHOUT ROWID;
-    CREATE TABLE daily_errors (
-        day INTEGER NOT NULL,
-        family TEXT NOT NULL,
-        code TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        count INTEGER NOT NULL,
-        PRIMARY KEY (day, family, code, severity)
-    ) WITHOUT ROWID;
-    CREATE TABLE printer_state (
-        printer INTEGER PRIMARY KEY,
-        online_since REAL,
-        printing_since REAL
-    );
-    CREATE TABLE weekly_fleet (
-        week_start INTEGER PRIMARY KEY,
-        fleet TEXT NOT NULL
-    );
-    CREATE TABLE settings (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE runtime_sessions (
-        id INTEGER PRIMARY KEY,
-        started_at REAL NOT NULL,
-        last_seen_at REAL NOT NULL
-    );
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY,
-        installation_id TEXT NOT NULL,
-        period_start INTEGER NOT NULL,
-        payload TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL,
-        last_error TEXT,
-        created_at REAL NOT NULL,
-        UNIQUE (installation_id, period_start)
-    );
-    CREATE TABLE audit_log (
-        id INTEGER PRIMARY KEY,
-        at REAL NOT NULL,
-        action TEXT NOT NULL,
-        installation_id TEXT NOT NULL,
-        period_start INTEGER,
-        payload TEXT,
-        status_code INTEGER,
-        response TEXT
-    );
-    """,
-    # 2: per-printer rollups (per-model breakdown, active printers, per-printer sensors), paused time,
-    # jobs ended without outcome, filament, persisted open jobs. Old rollups go to the lowest printer
-    # id of their (family, model), old errors to the lowest printer id of their family.
-    """
-    CREATE TABLE printer_rollups (
-        day INTEGER NOT NULL,
-        printer INTEGER NOT NULL,
-        jobs_started INTEGER NOT NULL DEFAULT 0,
-        jobs_completed INTEGER NOT NULL DEFAULT 0,
-        jobs_failed INTEGER NOT NULL DEFAULT 0,
-        jobs_cancelled INTEGER NOT NULL DEFAULT 0,
-        jobs_ended INTEGER NOT NULL DEFAULT 0,
-        errors INTEGER NOT NULL DEFAULT 0,
-        print_seconds REAL NOT NULL DEFAULT 0,
-        paused_seconds REAL NOT NULL DEFAULT 0,
-        online_seconds REAL NOT NULL DEFAULT 0,
-        filament_m REAL,
-        PRIMARY KEY (day, printer)
-    ) WITHOUT ROWID;
-    INSERT INTO printer_rollups (day, printer, jobs_started, jobs_completed, jobs_failed,
-        jobs_cancelled, errors, print_seconds, online_seconds)
-    SELECT r.day, p.id, r.jobs_started, r.jobs_completed, r.jobs_failed, r.jobs_cancelled, r.errors,
-        r.print_seconds, r.online_seconds
-    FROM daily_rollups r
-    JOIN (SELECT min(id) AS id, family, model FROM printers GROUP BY family, model) p
-        ON p.family = r.family AND p.model = r.model;
-    DROP TABLE daily_rollups;
-    CREATE TABLE printer_errors (
-        day INTEGER NOT NULL,
-        printer INTEGER NOT NULL,
-        code TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        count INTEGER NOT NULL,
-        PRIMARY KEY (day, printer, code, severity)
-    ) WITHOUT ROWID;
-    INSERT INTO printer_errors (day, printer, code, severity, count)
-    SELECT e.day, p.id, e.code, e.severity, e.count
-    FROM daily_errors e
-    JOIN (SELECT min(id) AS id, family FROM printers GROUP BY family) p ON p.family = e.family;
-    DROP TABLE daily_errors;
-    ALTER TABLE printer_state ADD COLUMN paused_since REAL;
-    ALTER TABLE printer_state ADD COLUMN job_open INTEGER NOT NULL DEFAULT 0;
-    UPDATE printer_state SET job_open = printing_since IS NOT NULL;
-    ALTER TABLE events ADD COLUMN amount REAL;
-    CREATE TABLE open_jobs (
-        printer INTEGER PRIMARY KEY,
-        state TEXT NOT NULL
-    );
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 KIND_CODES: dict[EventKind, int] = {
     EventKind.JOB_STARTED: 1,
@@ -199,10 +31,17 @@ KIND_CODES: dict[EventKind, int] = {
 KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 
 PRUNE_EVERY_SECONDS = 3600.0
-AUDIT_RETENTION_SECONDS = 2 * 365 * DAY_SECONDS
-REJECTED_RETENTION_SECONDS = 365 * DAY_SECONDS
-RESPONSE_MAX_CHARS = 2000
-_LAST_ENQUEUED_PREFIX = "engine.last_enqueued_period."
+# What `delete_all_data` erases (settings, identities and the outbox cursor stay).
+USAGE_TABLES = (
+    "events",
+    "printer_state",
+    "open_jobs",
+    "printer_rollups",
+    "printer_errors",
+    "printers",
+    "weekly_fleet",
+    "runtime_sessions",
+)
 
 
 def _dt(timestamp: float) -> datetime:
@@ -235,12 +74,13 @@ def fleet_counts(fleet: FleetSnapshot) -> dict[str, dict[str, int]]:
 
 
 class Store:
-    """All SQL lives here. One connection; aiosqlite runs it in its own thread."""
+    """The SQL of the usage data. aiosqlite runs it in its own thread."""
 
     def __init__(
-        self, db: aiosqlite.Connection, clock: Callable[[], float], raw_retention_days: int
+        self, database: Database, clock: Callable[[], float], raw_retention_days: int
     ) -> None:
-        self._db = db
+        self._database = database
+        self._db = database.connection
         self._clock = clock
         self.raw_retention_days = raw_retention_days
         self._accounting = Accounting()
@@ -250,28 +90,15 @@ class Store:
         self._fleet: dict[str, dict[str, int]] | None = None
         self._fleet_week: int | None = None
         self._open_jobs: dict[str, JobState] = {}  # by printer key, as last persisted
-        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(
-        cls, path: Path, *, clock: Callable[[], float], raw_retention_days: int = 90
+        cls, database: Database, *, clock: Callable[[], float], raw_retention_days: int = 90
     ) -> Self:
-        db = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA journal_size_limit=1048576")
-            await db.execute("PRAGMA foreign_keys=ON")
-            await _migrate(db)
-            store = cls(db, clock, raw_retention_days)
-            await store._load_state()
-        except BaseException:
-            await db.close()
-            raise
+        """The store over an open database, with the printers' state loaded."""
+        store = cls(database, clock, raw_retention_days)
+        await store._load_state()
         return store
-
-    async def close(self) -> None:
-        await self._db.close()
 
     async def _load_state(self) -> None:
         async with self._db.execute(
@@ -307,7 +134,7 @@ class Store:
         credited (the last write), never assumed to have continued, and nothing is credited twice."""
         now = self._clock()
         self._accounting.forget_open_intervals()
-        async with self._transaction():
+        async with self._database.transaction():
             # Open jobs stay open (`job_open`); their trackers resume them.
             await self._db.execute(
                 "UPDATE printer_state SET online_since = NULL, printing_since = NULL, "
@@ -335,7 +162,7 @@ class Store:
         """Store raw events, update the rollups, credit open intervals up to now, remember the fleet
         and the open jobs (by printer key); all in one transaction."""
         now = self._clock()
-        async with self._transaction():
+        async with self._database.transaction():
             new_printers = [e for e in events if e.printer_key not in self._printer_ids]
             for event in new_printers:
                 await self._add_printer(event.printer_key, event.family, event.model)
@@ -469,24 +296,6 @@ class Store:
             "(SELECT max(id) + 1 FROM events))",
             (cutoff,),
         )
-        await self._db.execute(
-            "DELETE FROM audit_log WHERE at < ?", (now - AUDIT_RETENTION_SECONDS,)
-        )
-        await self._db.execute(
-            "DELETE FROM outbox WHERE status = 'rejected' AND created_at < ?",
-            (now - REJECTED_RETENTION_SECONDS,),
-        )
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
 
     # --- reading aggregates --------------------------------------------------------------------
 
@@ -580,174 +389,6 @@ class Store:
                 (key, value),
             )
 
-    # --- outbox and audit log ------------------------------------------------------------------
-
-    async def last_enqueued_period(self, installation_id: str) -> datetime | None:
-        value = await self.get_setting(_LAST_ENQUEUED_PREFIX + installation_id)
-        return None if value is None else _dt(float(value))
-
-    async def enqueue(
-        self, installation_id: str, period_start: datetime, payload: dict[str, Any]
-    ) -> bool:
-        """Add the payload of one period once; False if that period was enqueued before."""
-        now = self._clock()
-        period = int(period_start.timestamp())
-        async with self._transaction():
-            last = await self.last_enqueued_period(installation_id)
-            if last is not None and period <= last.timestamp():
-                return False
-            cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO outbox (installation_id, period_start, payload, status, "
-                "next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
-                (installation_id, period, json.dumps(payload), now, now),
-            )
-            await self.set_setting(_LAST_ENQUEUED_PREFIX + installation_id, str(period))
-            return cursor.rowcount == 1
-
-    async def outbox_items(self) -> list[OutboxItem]:
-        return await self._outbox_query("ORDER BY period_start, id", ())
-
-    async def oldest_pending(self, installation_id: str, now: datetime | None) -> OutboxItem | None:
-        """The oldest pending item of one installation; with `now`, only if it is due."""
-        items = await self._outbox_query(
-            "WHERE status = 'pending' AND installation_id = ? ORDER BY period_start, id LIMIT 1",
-            (installation_id,),
-        )
-        if not items or (now is not None and items[0].next_attempt_at > now):
-            return None
-        return items[0]
-
-    async def _outbox_query(self, tail: str, parameters: tuple[Any, ...]) -> list[OutboxItem]:
-        async with self._db.execute(
-            "SELECT id, installation_id, period_start, payload, status, attempts, "  # noqa: S608
-            f"next_attempt_at, last_error, created_at FROM outbox {tail}",
-            parameters,
-        ) as cursor:
-            return [
-                OutboxItem(
-                    id=row[0],
-                    installation_id=row[1],
-                    period_start=_dt(row[2]),
-                    payload=json.loads(row[3]),
-                    status=row[4],
-                    attempts=row[5],
-                    next_attempt_at=_dt(row[6]),
-                    last_error=row[7],
-                    created_at=_dt(row[8]),
-                )
-                async for row in cursor
-            ]
-
-    async def schedule_retry(self, item: OutboxItem, at: datetime, error: str) -> None:
-        await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-            "WHERE id = ?",
-            (at.timestamp(), error[:RESPONSE_MAX_CHARS], item.id),
-        )
-
-    async def hold_item(
-        self, item: OutboxItem, at: datetime, status_code: int, response: str, now: datetime
-    ) -> None:
-        """Keep `item` pending until `at` (credentials refused) and audit the refusal."""
-        async with self._transaction():
-            await self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-                "WHERE id = ?",
-                (at.timestamp(), f"{status_code}: {response}"[:RESPONSE_MAX_CHARS], item.id),
-            )
-            await self._audit_submission(item, status_code, response, now)
-
-    async def _audit_submission(
-        self, item: OutboxItem, status_code: int, response: str, now: datetime
-    ) -> None:
-        await self.add_audit(
-            action="submit",
-            installation_id=item.installation_id,
-            period_start=item.period_start,
-            payload=item.payload,
-            status_code=status_code,
-            response=response,
-            now=now,
-        )
-
-    async def make_pending_due(self, installation_id: str, at: datetime) -> int:
-        """Let every pending item of `installation_id` that waits beyond `at` be due at `at`."""
-        cursor = await self._db.execute(
-            "UPDATE outbox SET next_attempt_at = ? "
-            "WHERE installation_id = ? AND status = 'pending' AND next_attempt_at > ?",
-            (at.timestamp(), installation_id, at.timestamp()),
-        )
-        return cursor.rowcount
-
-    async def finish_item(
-        self, item: OutboxItem, outcome: str, status_code: int, response: str, now: datetime
-    ) -> None:
-        """`sent`: remove from the outbox; `rejected`: keep it marked. Audit it either way."""
-        async with self._transaction():
-            if outcome == "sent":
-                await self._db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
-            else:
-                await self._db.execute(
-                    "UPDATE outbox SET status = 'rejected', attempts = attempts + 1, "
-                    "last_error = ? WHERE id = ?",
-                    (f"{status_code}: {response}"[:RESPONSE_MAX_CHARS], item.id),
-                )
-            await self._audit_submission(item, status_code, response, now)
-
-    async def discard_outbox(self, installation_id: str | None) -> int:
-        if installation_id is None:
-            cursor = await self._db.execute("DELETE FROM outbox")
-        else:
-            cursor = await self._db.execute(
-                "DELETE FROM outbox WHERE installation_id = ?", (installation_id,)
-            )
-        return cursor.rowcount
-
-    async def add_audit(
-        self,
-        *,
-        action: str,
-        installation_id: str,
-        period_start: datetime | None,
-        payload: dict[str, Any] | None,
-        status_code: int | None,
-        response: str | None,
-        now: datetime,
-    ) -> None:
-        await self._db.execute(
-            "INSERT INTO audit_log (at, action, installation_id, period_start, payload, "
-            "status_code, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                now.timestamp(),
-                action,
-                installation_id,
-                None if period_start is None else int(period_start.timestamp()),
-                None if payload is None else json.dumps(payload),
-                status_code,
-                None if response is None else response[:RESPONSE_MAX_CHARS],
-            ),
-        )
-
-    async def audit_entries(self, limit: int) -> list[AuditEntry]:
-        async with self._db.execute(
-            "SELECT id, at, action, installation_id, period_start, payload, status_code, response "
-            "FROM audit_log ORDER BY at DESC, id DESC LIMIT ?",
-            (limit,),
-        ) as cursor:
-            return [
-                AuditEntry(
-                    id=row[0],
-                    at=_dt(row[1]),
-                    action=row[2],
-                    installation_id=row[3],
-                    period_start=None if row[4] is None else _dt(row[4]),
-                    payload=None if row[5] is None else json.loads(row[5]),
-                    status_code=row[6],
-                    response=row[7],
-                )
-                async for row in cursor
-            ]
-
     # --- export and deletion -------------------------------------------------------------------
 
     async def export_all(self) -> dict[str, Any]:
@@ -812,54 +453,18 @@ class Store:
                     "SELECT started_at, last_seen_at FROM runtime_sessions ORDER BY id"
                 )
             ],
-            "outbox": [
-                {
-                    "installation_id": item.installation_id,
-                    "period_start": iso_z(item.period_start),
-                    "status": item.status,
-                    "attempts": item.attempts,
-                    "next_attempt_at": iso_z(item.next_attempt_at),
-                    "last_error": item.last_error,
-                    "payload": item.payload,
-                }
-                for item in await self.outbox_items()
-            ],
-            "audit_log": [
-                {
-                    "at": iso_z(entry.at),
-                    "action": entry.action,
-                    "installation_id": entry.installation_id,
-                    "period_start": None
-                    if entry.period_start is None
-                    else iso_z(entry.period_start),
-                    "status_code": entry.status_code,
-                    "response": entry.response,
-                    "payload": entry.payload,
-                }
-                for entry in await self.audit_entries(1_000_000)
-            ],
         }
 
     async def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         async with self._db.execute(sql) as cursor:
             return [tuple(row) async for row in cursor]
 
-    async def delete_all_data(self) -> None:
-        """Erase everything but the settings, then start a fresh run-time session; VACUUM so the
-        deleted data is really gone from the file."""
-        async with self._transaction():
-            for table in (
-                "events",
-                "printer_state",
-                "open_jobs",
-                "printer_rollups",
-                "printer_errors",
-                "printers",
-                "weekly_fleet",
-                "runtime_sessions",
-                "outbox",
-                "audit_log",
-            ):
+    async def delete_all_data(self, also: Sequence[str] = ()) -> None:
+        """Erase the usage data (and the tables in `also`, in the same transaction) but not the
+        settings, then start a fresh run-time session; VACUUM so the deleted data is really gone from
+        the file."""
+        async with self._database.transaction():
+            for table in (*USAGE_TABLES, *also):
                 await self._db.execute(f"DELETE FROM {table}")  # noqa: S608
         self._printer_ids.clear()
         self._open_jobs.clear()
@@ -867,15 +472,3 @@ class Store:
         self._fleet = self._fleet_week = None
         await self._db.execute("VACUUM")
         await self.start_session()
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNewError(f"database schema {version} is newer than {SCHEMA_VERSION}")
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        await db.executescript(
-            f"BEGIN IMMEDIATE; {MIGRATIONS[target - 1]} PRAGMA user_version = {target}; COMMIT;"
-        )

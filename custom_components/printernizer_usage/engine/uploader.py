@@ -1,5 +1,15 @@
 """Outbox delivery to the receiver: gzip, headers, backoff with full jitter, Retry-After, give-up rules,
-remote deletion. Reports outcomes; logs only when reachability changes, never per attempt."""
+remote deletion. Reports outcomes; logs only when a receiver's reachability changes, never per attempt.
+
+Rules that protect the installation's data and secret:
+- only receiver URLs that `receiver_url.receiver_url_problem` accepts are contacted (HTTPS, or HTTP to a
+  loopback host; no credentials in the URL);
+- redirects are never followed (aiohttp would follow them by default and forward
+  `X-Installation-Secret` to wherever they point): a 3xx is "not delivered" / "not deleted";
+- a week counts as delivered, and a deletion as done, only on the receiver's own success answer
+  (200 with its JSON body), never on another status such as 404 from a proxy or another server;
+- logs name the receiver by its host only.
+"""
 
 import gzip
 import json
@@ -8,10 +18,13 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import aiohttp
 
-from .engine import UsageEngine
+from .httputil import read_capped
+from .outbox import Outbox
+from .receiver_url import receiver_host, receiver_url_problem
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -21,8 +34,11 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 # After a 401/403 delivery pauses: the same payload is tried again only after this long (or at once
 # when the user changes the credentials), never with the fast backoff of transient failures.
 CREDENTIALS_RECHECK_SECONDS = 86_400.0
+# The longest any payload waits (backoff, Retry-After, credentials pause): after the clock went back,
+# longer waits are shortened to this.
+LONGEST_WAIT = timedelta(seconds=max(MAX_DELAY_SECONDS, CREDENTIALS_RECHECK_SECONDS))
+RESPONSE_MAX_BYTES = 16_384  # the receiver's answers are tiny; nothing more is read
 RESPONSE_MAX_CHARS = 2000
-RETRY_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
 
 
@@ -31,123 +47,138 @@ class DeliveryReport:
     """The outcome of one `deliver_due` round."""
 
     sent: int = 0
-    rejected: int = 0  # given up (4xx other than 408/429)
-    retry_at: datetime | None = (
-        None  # when the oldest pending item is tried again (None: nothing waits)
-    )
-    reachable: bool | None = None  # None: nothing was attempted
-    auth_failed_status: int | None = None  # 401 or 403: the HA layer raises a repair issue
+    rejected: int = 0  # given up (4xx other than 401/403/408/429)
+    retry_at: datetime | None = None  # when the oldest pending item is tried again (None: none)
+    reachable: bool | None = None  # None: nothing was attempted (or only rate limited)
+    auth_failed_status: int | None = None  # 401 or 403: the HA layer pauses and raises an issue
     pending: int = 0
     error: str | None = None  # the last failure ("503: ...", "ClientConnectorError: ...")
 
 
 @dataclass(frozen=True, slots=True)
 class DeletionResult:
-    """The outcome of a remote deletion request; `confirmed` when the receiver answered 200 or 404."""
+    """The outcome of a remote deletion request; `confirmed` only on the receiver's success answer."""
 
     confirmed: bool
     status_code: int | None = None
     error: str | None = None
 
 
+class ReceiverHealth:
+    """Whether one receiver works, across every id that talks to it: one warning when it stops
+    answering (an outage), one info line when it is back. A rate limit (429) is part of whatever
+    state the receiver is in: it neither starts nor ends an outage."""
+
+    def __init__(self, receiver_url: str) -> None:
+        self.host = receiver_host(receiver_url)
+        self.reachable: bool | None = None  # None: not tried yet
+
+    def note(self, reached: bool | None) -> None:
+        """Record the outcome of one request (None: says nothing about reachability)."""
+        if reached is None or reached == self.reachable:
+            return
+        if not reached:
+            _LOGGER.warning(
+                "The usage receiver at %s is unreachable; will retry with backoff", self.host
+            )
+        elif self.reachable is False:
+            _LOGGER.info("The usage receiver at %s is reachable again", self.host)
+        self.reachable = reached
+
+
 class Uploader:
-    """Delivers one installation's outbox to the receiver. Keep one instance per receiver
-    configuration: it remembers reachability so a change is logged once, never per attempt."""
+    """Delivers one installation id's outbox to its receiver and asks for its deletion. Keep one
+    instance per id and receiver configuration; share one `ReceiverHealth` per receiver."""
 
     def __init__(  # noqa: PLR0917 - the documented signature (docs/architecture.md)
         self,
         session: aiohttp.ClientSession,
-        engine: UsageEngine,
+        outbox: Outbox,
         receiver_url: str,
         submit_key: str,
         installation_id: str,
         installation_secret: str,
         *,
+        health: ReceiverHealth | None = None,
         rng: random.Random | None = None,
         base_delay: float = BASE_DELAY_SECONDS,
         max_delay: float = MAX_DELAY_SECONDS,
         timeout: float = REQUEST_TIMEOUT_SECONDS,
         credentials_recheck: float = CREDENTIALS_RECHECK_SECONDS,
     ) -> None:
-        self._session = session
-        self._engine = engine
-        self._url = receiver_url.rstrip("/")
+        self._client = _ReceiverClient(session, receiver_url, submit_key, timeout)
+        self._outbox = outbox
         self._installation_id = installation_id
-        self._headers = {"X-API-Key": submit_key, "X-Installation-Secret": installation_secret}
+        self._secret = installation_secret
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self._base_delay = base_delay
         self._max_delay = max_delay
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._credentials_recheck = timedelta(seconds=credentials_recheck)
-        self.reachable: bool | None = None  # None: not tried yet
+        self.health = health or ReceiverHealth(receiver_url)
 
     async def deliver_due(self, now: datetime) -> DeliveryReport:
         """Send the due payloads oldest first until one fails transiently (it waits with backoff;
         later ones wait behind it) or the receiver refuses the credentials (it stays pending and
         delivery pauses for `credentials_recheck`)."""
+        if (problem := self._client.problem) is not None:
+            return DeliveryReport(
+                pending=await self._outbox.pending_count(self._installation_id),
+                error=f"receiver URL not used: {problem.value}",
+            )
         sent = rejected = 0
         auth_failed: int | None = None
         reachable: bool | None = None
         error: str | None = None
-        while (item := await self._engine.due_outbox_item(self._installation_id, now)) is not None:
+        while (item := await self._outbox.due_item(self._installation_id, now)) is not None:
             body = gzip.compress(json.dumps(item.payload, separators=(",", ":")).encode())
-            headers = self._headers | {
-                "Content-Type": "application/json",
-                "Content-Encoding": "gzip",
-            }
-            answer = await self._request("POST", f"{self._url}/submit", body, headers)
-            reachable = answer.reached
-            if answer.status is not None and 200 <= answer.status < 300:
-                await self._engine.mark_sent(item, answer.status, answer.text, now)
+            answer = await self._client.request("POST", "/submit", self._secret, body)
+            if answer.reached is not None:
+                reachable = answer.reached
+            if answer.status == 200 and _is_stored(answer.text):
+                await self._outbox.mark_sent(item, answer.status, answer.text, now)
                 sent += 1
             elif answer.status in AUTH_STATUSES:
-                await self._engine.hold_for_credentials(
+                await self._outbox.hold(
                     item, now + self._credentials_recheck, answer.status, answer.text, now
                 )
                 auth_failed = answer.status
                 error = answer.error
                 break
             elif answer.status is not None and _is_final_refusal(answer.status):
-                await self._engine.mark_rejected(item, answer.status, answer.text, now)
+                await self._outbox.mark_rejected(item, answer.status, answer.text, now)
                 rejected += 1
                 error = answer.error
             else:
+                # No answer, a redirect, 408/429, 5xx, or a 2xx that is not the receiver's: the
+                # receiver may or may not have stored it; it is sent again (the receiver replaces
+                # a period it already has, so nothing is stored twice).
                 delay = self._backoff(item.attempts, answer.retry_after)
                 error = answer.error
-                await self._engine.schedule_retry(item, now + timedelta(seconds=delay), error)
+                await self._outbox.retry_later(
+                    item, now + timedelta(seconds=delay), error, answer.status, now
+                )
                 break
-        if reachable is not None:
-            self._note_reachable(reachable)
+        self.health.note(reachable)
         return DeliveryReport(
             sent=sent,
             rejected=rejected,
-            retry_at=await self._engine.next_attempt_at(self._installation_id),
+            retry_at=await self._outbox.next_attempt_at(self._installation_id),
             reachable=reachable,
             auth_failed_status=auth_failed,
             error=error,
-            pending=sum(
-                1
-                for item in await self._engine.outbox()
-                if item.status == "pending" and item.installation_id == self._installation_id
-            ),
+            pending=await self._outbox.pending_count(self._installation_id),
         )
 
-    async def request_remote_deletion(self, now: datetime | None = None) -> DeletionResult:
-        """Ask the receiver to erase everything of this installation; confirmed on 200 or 404 (nothing
-        stored). Otherwise the caller keeps a pending-deletion marker and tries again later."""
-        answer = await self._request(
-            "DELETE", f"{self._url}/installation/{self._installation_id}", None, self._headers
-        )
-        await self._engine.audit(
-            "delete", self._installation_id, answer.status, answer.text, now or datetime.now(UTC)
-        )
-        self._note_reachable(answer.reached)
-        confirmed = answer.status in {200, 404}
-        return DeletionResult(
-            confirmed=confirmed,
-            status_code=answer.status,
-            error=None if confirmed else answer.text,
-        )
+    async def request_remote_deletion(self, now: datetime) -> DeletionResult:
+        """Ask the receiver to erase everything of this installation id (audited). Confirmed only by
+        the receiver's success answer; otherwise the caller keeps the deletion and asks again."""
+        result, answer = await _delete(self._client, self._installation_id, self._secret)
+        if answer is not None:
+            await self._outbox.audit(
+                "delete", self._installation_id, answer.status, answer.text, now
+            )
+            self.health.note(answer.reached)
+        return result
 
     def _backoff(self, attempts: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, at least `Retry-After`, at most `max_delay`."""
@@ -157,34 +188,77 @@ class Uploader:
             delay = max(delay, retry_after)
         return min(delay, self._max_delay)
 
-    def _note_reachable(self, reachable: bool) -> None:
-        if reachable == self.reachable:
-            return
-        if not reachable:
-            _LOGGER.warning(
-                "The usage receiver %s is unreachable; will retry with backoff", self._url
-            )
-        elif self.reachable is False:
-            _LOGGER.info("The usage receiver %s is reachable again", self._url)
-        self.reachable = reachable
 
-    async def _request(
-        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
-    ) -> _Answer:
+async def request_deletion(
+    session: aiohttp.ClientSession,
+    receiver_url: str,
+    submit_key: str,
+    installation_id: str,
+    installation_secret: str,
+    *,
+    request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+    health: ReceiverHealth | None = None,
+) -> DeletionResult:
+    """One deletion request without an outbox to audit it in (the integration was removed)."""
+    client = _ReceiverClient(session, receiver_url, submit_key, request_timeout)
+    result, answer = await _delete(client, installation_id, installation_secret)
+    if health is not None and answer is not None:
+        health.note(answer.reached)
+    return result
+
+
+async def _delete(
+    client: _ReceiverClient, installation_id: str, secret: str
+) -> tuple[DeletionResult, _Answer | None]:
+    if (problem := client.problem) is not None:
+        return DeletionResult(False, None, f"receiver URL not used: {problem.value}"), None
+    answer = await client.request("DELETE", f"/installation/{installation_id}", secret, None)
+    confirmed = answer.status == 200 and _confirms_deletion(answer.text, installation_id)
+    return (
+        DeletionResult(
+            confirmed=confirmed,
+            status_code=answer.status,
+            error=None if confirmed else answer.error,
+        ),
+        answer,
+    )
+
+
+class _ReceiverClient:
+    """The HTTP side: one receiver, its submit key; never follows redirects, reads little."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, receiver_url: str, submit_key: str, timeout: float
+    ) -> None:
+        self._session = session
+        self._url = receiver_url.strip().rstrip("/")
+        self._submit_key = submit_key
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.problem = receiver_url_problem(self._url)
+
+    async def request(self, method: str, path: str, secret: str, body: bytes | None) -> _Answer:
+        headers = {"X-API-Key": self._submit_key, "X-Installation-Secret": secret}
+        if body is not None:
+            headers |= {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         try:
             async with self._session.request(
-                method, url, data=body, headers=headers, timeout=self._timeout
+                method,
+                f"{self._url}{path}",
+                data=body,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
             ) as response:
-                text = await response.text(errors="replace")
+                if 300 <= response.status < 400:
+                    return _Answer(response.status, "redirect not followed")
+                raw = await read_capped(response, RESPONSE_MAX_BYTES)
                 return _Answer(
                     status=response.status,
-                    text=text[:RESPONSE_MAX_CHARS],
+                    text=raw.decode(errors="replace")[:RESPONSE_MAX_CHARS],
                     retry_after=_retry_after(response.headers.get("Retry-After")),
                 )
         except (aiohttp.ClientError, TimeoutError) as error:
-            return _Answer(
-                status=None, text=f"{type(error).__name__}: {error}"[:RESPONSE_MAX_CHARS]
-            )
+            return _Answer(None, f"{type(error).__name__}: {error}"[:RESPONSE_MAX_CHARS])
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,13 +273,42 @@ class _Answer:
         return self.text if self.status is None else f"{self.status}: {self.text}"
 
     @property
-    def reached(self) -> bool:
-        """The receiver answered as a working service (a 408 or 5xx counts as unreachable)."""
-        return self.status is not None and self.status != 408 and self.status < 500
+    def reached(self) -> bool | None:
+        """Whether the receiver answered as a working service: no answer, a redirect, 408 and 5xx
+        count as unreachable; 429 says nothing either way."""
+        if self.status == 429:
+            return None
+        if self.status is None:
+            return False
+        return self.status < 300 or (400 <= self.status < 500 and self.status != 408)
 
 
 def _is_final_refusal(status: int) -> bool:
-    return 400 <= status < 500 and status not in RETRY_STATUSES
+    return 400 <= status < 500 and status not in {408, 429}
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _is_stored(text: str) -> bool:
+    """The receiver's answer to a stored submission: `{"status": "stored"}`."""
+    answer = _json_object(text)
+    return answer is not None and answer.get("status") == "stored"
+
+
+def _confirms_deletion(text: str, installation_id: str) -> bool:
+    """The receiver's answer to an erasure: `{"installation_id": <this id>, "deleted_submissions": n}`."""
+    answer = _json_object(text)
+    return (
+        answer is not None
+        and str(answer.get("installation_id", "")).lower() == installation_id.lower()
+        and isinstance(answer.get("deleted_submissions"), int)
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

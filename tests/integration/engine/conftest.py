@@ -1,6 +1,7 @@
 """Fixtures for the engine tests: plain Python, no Home Assistant instance needed."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,3 +74,10 @@ def event(
     severity: str | None = None,
 ) -> UsageEvent:
     return UsageEvent(kind, at.timestamp(), printer, family, model, code, severity)
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait for `condition` (checked every 10 ms); the test fails after `within` seconds."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - another thread writes the file: no event to wait for
+            await asyncio.sleep(0.01)

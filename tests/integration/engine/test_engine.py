@@ -1,6 +1,5 @@
 """The engine records events, aggregates ISO weeks and keeps the outbox, persisted across restarts."""
 
-import asyncio
 import sqlite3
 from contextlib import closing
 from datetime import timedelta
@@ -9,15 +8,15 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from custom_components.printernizer_usage.engine.database import SCHEMA_VERSION, SchemaTooNewError
 from custom_components.printernizer_usage.engine.engine import UsageEngine
 from custom_components.printernizer_usage.engine.models import (
     EventKind,
     FleetSnapshot,
     PrinterInfo,
 )
-from custom_components.printernizer_usage.engine.store import SCHEMA_VERSION, SchemaTooNewError
 
-from .conftest import INSTALLATION_ID, WEEK_46, Clock, context, event
+from .conftest import INSTALLATION_ID, WEEK_46, Clock, context, event, wait_until
 
 FLEET = FleetSnapshot(
     {
@@ -139,11 +138,13 @@ async def test_heartbeat_extends_the_session_of_a_run_that_crashed(
     clock.advance(minutes=30)
     await crashed.heartbeat()
     crashed.record(event(EventKind.JOB_STARTED, clock.now))
-    while True:  # the background writer stores the event without flush() or close()
+
+    def stored() -> bool:
         with closing(sqlite3.connect(path)) as raw:
-            if raw.execute("SELECT count(*) FROM events").fetchone()[0] == 1:
-                break
-        await asyncio.sleep(0.01)
+            return bool(raw.execute("SELECT count(*) FROM events").fetchone()[0] == 1)
+
+    # The background writer stores the event without flush() or close().
+    await wait_until(stored)
     clock.advance(hours=2)  # Home Assistant "crashed" 30 minutes into its run
 
     after = await UsageEngine.open(path, clock=clock)
@@ -166,11 +167,12 @@ async def test_a_full_batch_is_written_without_waiting_for_the_interval(
             usage.record(
                 event(EventKind.PRINTER_ERROR, clock.now + timedelta(minutes=minute), code="E")
             )
-        while True:
+
+        def a_batch_stored() -> bool:
             with closing(sqlite3.connect(path)) as raw:
-                if raw.execute("SELECT count(*) FROM events").fetchone()[0] >= 10:
-                    break
-            await asyncio.sleep(0.01)
+                return bool(raw.execute("SELECT count(*) FROM events").fetchone()[0] >= 10)
+
+        await wait_until(a_batch_stored)
     finally:
         await usage.close()
     with closing(sqlite3.connect(path)) as raw:
@@ -187,7 +189,7 @@ async def test_completed_weeks_are_enqueued_once_each_since_sharing_began(
     clock.now = WEEK_46 + timedelta(days=21, hours=3)
     assert await engine.enqueue_completed_weeks(sharing) == 3
     assert await engine.enqueue_completed_weeks(sharing) == 0
-    items = await engine.outbox()
+    items = await engine.outbox.items()
     assert [item.period_start for item in items] == [
         WEEK_46 + timedelta(days=7 * n) for n in range(3)
     ]
@@ -197,18 +199,21 @@ async def test_completed_weeks_are_enqueued_once_each_since_sharing_began(
         "end": "2026-11-16T00:00:00Z",
         "duration_days": 7,
     }
-    assert items[0].payload["installation"]["first_seen"] == "2026-11-11T00:00:00Z"
+    # Week precision: the Monday of the first week shared, never the moment of opt-in.
+    assert items[0].payload["installation"]["first_seen"] == "2026-11-09T00:00:00Z"
     assert items[2].payload["printer_fleet"]["printer_count"] == 4
-    assert await engine.pending_count() == 3
+    assert await engine.outbox.pending_count() == 3
 
     clock.advance(days=7)
     assert await engine.enqueue_completed_weeks(sharing) == 1
     # Without a first_seen a new installation id starts with the last completed week only.
     other = context(installation_id="11111111-2222-4333-8444-555555555555")
     assert await engine.enqueue_completed_weeks(other) == 1
-    assert await engine.discard_outbox(other.installation_id) == 1
-    assert await engine.discard_outbox() == 4
-    assert await engine.outbox() == []
+    assert await engine.outbox.discard(other.installation_id) == 1
+    assert await engine.outbox.discard() == 4
+    assert await engine.outbox.items() == []
+    # Discarded is not forgotten: the weeks are never enqueued again for the same id.
+    assert await engine.enqueue_completed_weeks(sharing) == 0
 
 
 async def test_preview_is_the_oldest_pending_payload_else_the_current_week(
@@ -218,7 +223,7 @@ async def test_preview_is_the_oldest_pending_payload_else_the_current_week(
     assert preview["period"]["start"] == "2026-11-09T00:00:00Z"
     clock.advance(days=8)
     await engine.enqueue_completed_weeks(context())
-    (item,) = await engine.outbox()
+    (item,) = await engine.outbox.items()
     assert await engine.preview_next_payload(context()) == item.payload
     assert (await engine.build_payload(WEEK_46, context()))["period"] == item.payload["period"]
 
@@ -233,7 +238,6 @@ async def test_raw_events_are_pruned_after_the_retention_but_rollups_stay(
         usage.record(event(EventKind.JOB_COMPLETED, clock.advance(hours=1)))
         await usage.flush()
         clock.advance(days=10)
-        usage.set_raw_retention_days(8)
         usage.record(event(EventKind.JOB_STARTED, clock.now))
         await usage.flush()
         exported = await usage.export_all()

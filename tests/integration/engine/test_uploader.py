@@ -1,4 +1,8 @@
-"""Outbox delivery against real HTTP peers: a scripted aiohttp server and the real receiver."""
+"""Outbox delivery against real HTTP peers: a scripted aiohttp server and the real receiver.
+
+Each protective rule has a test here: only the receiver's own success answer counts (never a 404, a
+redirect or another server's 200), redirects are never followed, only HTTPS or loopback receivers are
+contacted, a rate limit does not start or end an outage, logs name the receiver by its host."""
 
 import gzip
 import json
@@ -12,8 +16,12 @@ import aiohttp
 import pytest
 
 from custom_components.printernizer_usage.engine.engine import UsageEngine
-from custom_components.printernizer_usage.engine.uploader import Uploader
-from tests.integration.scripted_receiver import ScriptedReceiver, scripted_receiver
+from custom_components.printernizer_usage.engine.uploader import (
+    ReceiverHealth,
+    Uploader,
+    request_deletion,
+)
+from tests.integration.scripted_receiver import HANG, ScriptedReceiver, scripted_receiver
 from tests.receiver_server import run_receiver
 
 from .conftest import INSTALLATION_ID, WEEK_46, Clock, context
@@ -25,6 +33,13 @@ ADMIN_KEY = "admin-key-for-engine-tests-0000"
 
 @pytest.fixture
 async def scripted(socket_enabled: None) -> AsyncIterator[ScriptedReceiver]:
+    async with scripted_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+async def elsewhere(socket_enabled: None) -> AsyncIterator[ScriptedReceiver]:
+    """Another server, where a redirect points to."""
     async with scripted_receiver() as receiver:
         yield receiver
 
@@ -42,10 +57,21 @@ async def three_weeks_enqueued(engine: UsageEngine, clock: Clock) -> None:
 
 
 def uploader_for(
-    session: aiohttp.ClientSession, engine: UsageEngine, url: str, seed: int = 1
+    session: aiohttp.ClientSession,
+    engine: UsageEngine,
+    url: str,
+    seed: int = 1,
+    **options: float,
 ) -> Uploader:
     return Uploader(
-        session, engine, url, SUBMIT_KEY, INSTALLATION_ID, SECRET, rng=random.Random(seed)
+        session,
+        engine.outbox,
+        url,
+        SUBMIT_KEY,
+        INSTALLATION_ID,
+        SECRET,
+        rng=random.Random(seed),
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -64,10 +90,10 @@ async def test_weeks_are_sent_oldest_first_gzipped_with_the_keys(
     compact = json.dumps(scripted.requests[0][3], separators=(",", ":")).encode()
     assert int(headers["Content-Length"]) == len(gzip.compress(compact))
     assert (headers["X-API-Key"], headers["X-Installation-Secret"]) == (SUBMIT_KEY, SECRET)
-    audit = await engine.audit_log()
+    audit = await engine.outbox.audit_entries()
     assert [entry.status_code for entry in audit] == [200, 200, 200]
     assert audit[-1].payload == scripted.requests[0][3]
-    assert await engine.outbox() == []
+    assert await engine.outbox.items() == []
 
 
 async def test_server_errors_back_off_with_jitter_honour_retry_after_and_log_once(
@@ -99,7 +125,7 @@ async def test_server_errors_back_off_with_jitter_honour_retry_after_and_log_onc
         report = await uploader.deliver_due(clock.now)
         assert report.retry_at is not None
         delays.append(report.retry_at)
-    (item, *_) = await engine.outbox()
+    (item, *_) = await engine.outbox.items()
     assert item.attempts == 13
     assert item.last_error is not None
     assert item.last_error.startswith("500")
@@ -116,6 +142,8 @@ async def test_server_errors_back_off_with_jitter_honour_retry_after_and_log_onc
     ]
     assert [level for level, _ in messages] == ["WARNING", "INFO"]
     assert "unreachable" in messages[0][1]
+    assert "127.0.0.1" in messages[0][1]
+    assert scripted.url not in caplog.text  # the host only, never the URL
 
 
 async def test_refused_payloads_are_given_up_but_refused_credentials_pause_delivery(
@@ -133,9 +161,9 @@ async def test_refused_payloads_are_given_up_but_refused_credentials_pause_deliv
     )
     assert report.error is not None
     assert report.error.startswith("403")
-    statuses = [(item.status, item.last_error is not None) for item in await engine.outbox()]
+    statuses = [(item.status, item.last_error is not None) for item in await engine.outbox.items()]
     assert statuses == [("rejected", True), ("pending", True), ("pending", False)]
-    assert [entry.status_code for entry in await engine.audit_log()] == [403, 400]
+    assert [entry.status_code for entry in await engine.outbox.audit_entries()] == [403, 400]
     # Paused for a day: no request before the slow re-check, whatever the backoff would say.
     assert report.retry_at == clock.now + timedelta(days=1)
     quiet = await uploader.deliver_due(clock.now + timedelta(hours=23))
@@ -153,7 +181,7 @@ async def test_rate_limits_are_retried_after_retry_after(
     uploader = uploader_for(session, engine, scripted.url)
     scripted.answers = [(429, {"Retry-After": "60"})]
     limited = await uploader.deliver_due(clock.now)
-    assert limited.reachable is True  # rate limited is reachable, but retried later
+    assert limited.reachable is None  # a rate limit says nothing about an outage
     assert limited.retry_at is not None
     assert limited.retry_at >= clock.now + timedelta(seconds=60)
 
@@ -167,7 +195,7 @@ async def test_a_wait_can_be_dropped_when_the_user_asks(
     assert (await uploader.deliver_due(clock.now)).sent == 0
     assert (await uploader.deliver_due(clock.now)).reachable is None  # waiting
 
-    assert await engine.make_pending_due(INSTALLATION_ID, clock.now) == 1  # the oldest waited
+    assert await engine.outbox.make_due(INSTALLATION_ID, clock.now) == 1  # the oldest waited
     assert (await uploader.deliver_due(clock.now)).sent == 3
 
 
@@ -180,29 +208,146 @@ async def test_network_errors_are_retried(
     uploader = uploader_for(session, engine, f"http://127.0.0.1:{free_port()}")
     report = await uploader.deliver_due(clock.now)
     assert (report.sent, report.reachable, report.pending) == (0, False, 3)
-    (item, *_) = await engine.outbox()
+    (item, *_) = await engine.outbox.items()
     assert item.attempts == 1
     deletion = await uploader.request_remote_deletion(clock.now)
     assert (deletion.confirmed, deletion.status_code) == (False, None)
     assert deletion.error
 
 
-async def test_remote_deletion_is_confirmed_by_200_or_404(
-    engine: UsageEngine, clock: Clock, scripted: ScriptedReceiver, session: aiohttp.ClientSession
+async def test_a_deletion_is_confirmed_only_by_the_receivers_success_answer(
+    engine: UsageEngine,
+    clock: Clock,
+    scripted: ScriptedReceiver,
+    elsewhere: ScriptedReceiver,
+    session: aiohttp.ClientSession,
 ) -> None:
     uploader = uploader_for(session, engine, scripted.url + "/")
-    scripted.answers = [(404, {}), (503, {})]
+    scripted.answers = [
+        (404, {}),  # a wrong path, a proxy, another server: nothing was deleted
+        (200, {}, {"deleted": True}),  # a 200 that is not the receiver's answer
+        (
+            200,
+            {},
+            {"installation_id": "0" * 8 + "-0000-4000-8000-" + "0" * 12, "deleted_submissions": 1},
+        ),
+        (307, {"Location": f"{elsewhere.url}/installation/{INSTALLATION_ID}"}),
+        (503, {}),
+    ]
+    for expected_status in (404, 200, 200, 307, 503):
+        result = await uploader.request_remote_deletion(clock.now)
+        assert (result.confirmed, result.status_code) == (False, expected_status)
+        assert result.error
+    assert elsewhere.requests == []  # the redirect was not followed: the secret stayed here
     confirmed = await uploader.request_remote_deletion(clock.now)
-    assert (confirmed.confirmed, confirmed.status_code) == (True, 404)
-    later = await uploader.request_remote_deletion(clock.now)
-    assert (later.confirmed, later.status_code) == (False, 503)
+    assert (confirmed.confirmed, confirmed.status_code) == (True, 200)
     method, path, headers, _ = scripted.requests[0]
     assert (method, path) == ("DELETE", f"/installation/{INSTALLATION_ID}")
     assert (headers["X-API-Key"], headers["X-Installation-Secret"]) == (SUBMIT_KEY, SECRET)
-    assert [(e.action, e.status_code) for e in await engine.audit_log()] == [
+    assert [(e.action, e.status_code) for e in await engine.outbox.audit_entries()] == [
+        ("delete", 200),
         ("delete", 503),
+        ("delete", 307),
+        ("delete", 200),
+        ("delete", 200),
         ("delete", 404),
     ]
+
+
+async def test_a_redirect_is_never_followed_and_the_week_is_not_delivered(
+    engine: UsageEngine,
+    clock: Clock,
+    scripted: ScriptedReceiver,
+    elsewhere: ScriptedReceiver,
+    session: aiohttp.ClientSession,
+) -> None:
+    await three_weeks_enqueued(engine, clock)
+    uploader = uploader_for(session, engine, scripted.url)
+    scripted.answers = [(308, {"Location": f"{elsewhere.url}/submit"})]
+    report = await uploader.deliver_due(clock.now)
+    assert (report.sent, report.pending, report.reachable) == (0, 3, False)
+    assert report.error is not None
+    assert report.error.startswith("308")
+    assert elsewhere.requests == []
+    (first, *_) = await engine.outbox.items()
+    assert (first.status, first.attempts) == ("pending", 1)
+
+    # A 200 from something that is not the receiver (a captive portal) is not a delivery either.
+    scripted.answers = [(200, {}, {"welcome": "portal"})]
+    report = await uploader.deliver_due(first.next_attempt_at)
+    assert (report.sent, report.pending) == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://192.0.2.10:8080", "insecure_receiver_url"),
+        ("http://usage.example", "insecure_receiver_url"),
+        ("https://user:password@127.0.0.1:9", "receiver_url_with_credentials"),
+        ("ftp://127.0.0.1", "invalid_receiver_url"),
+    ],
+)
+async def test_only_https_or_loopback_receivers_without_credentials_are_contacted(
+    engine: UsageEngine, clock: Clock, session: aiohttp.ClientSession, url: str, problem: str
+) -> None:
+    await three_weeks_enqueued(engine, clock)
+    uploader = uploader_for(session, engine, url, timeout=0.5)
+    report = await uploader.deliver_due(clock.now)
+    assert (report.sent, report.pending, report.reachable) == (0, 3, None)
+    assert report.error == f"receiver URL not used: {problem}"
+    assert all(item.attempts == 0 for item in await engine.outbox.items())
+    deletion = await uploader.request_remote_deletion(clock.now)
+    assert (deletion.confirmed, deletion.status_code) == (False, None)
+    assert await engine.outbox.audit_entries() == []  # no request was made
+
+
+async def test_an_outage_of_503_429_500_and_timeouts_is_one_warning(
+    engine: UsageEngine,
+    clock: Clock,
+    scripted: ScriptedReceiver,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await three_weeks_enqueued(engine, clock)
+    caplog.set_level(logging.INFO, "custom_components.printernizer_usage.engine.uploader")
+    uploader = uploader_for(session, engine, scripted.url, timeout=0.3)
+    scripted.answers = [
+        (503, {"Retry-After": "120"}),
+        (429, {"Retry-After": "600"}),
+        (500, {}),
+        (HANG, {}),
+    ]
+    waits: list[timedelta] = []
+    for _ in range(4):
+        (item, *_) = await engine.outbox.items()
+        clock.now = item.next_attempt_at
+        report = await uploader.deliver_due(clock.now)
+        assert report.sent == 0
+        assert report.retry_at is not None
+        waits.append(report.retry_at - clock.now)
+    assert waits[0] >= timedelta(seconds=120)
+    assert waits[1] >= timedelta(seconds=600)  # Retry-After of the 429
+    scripted.released.set()
+    (item, *_) = await engine.outbox.items()
+    back = await uploader.deliver_due(item.next_attempt_at)
+    assert (back.sent, back.pending, back.reachable) == (3, 0, True)
+    levels = [r.levelname for r in caplog.records if r.name.endswith("engine.uploader")]
+    assert levels == ["WARNING", "INFO"]
+
+
+async def test_deletions_without_an_outbox_share_the_receivers_health(
+    scripted: ScriptedReceiver, session: aiohttp.ClientSession
+) -> None:
+    health = ReceiverHealth(scripted.url)
+    scripted.answers = [(502, {})]
+    failed = await request_deletion(
+        session, scripted.url, SUBMIT_KEY, INSTALLATION_ID, SECRET, health=health
+    )
+    assert (failed.confirmed, health.reachable, health.host) == (False, False, "127.0.0.1")
+    done = await request_deletion(
+        session, scripted.url, SUBMIT_KEY, INSTALLATION_ID, SECRET, health=health
+    )
+    assert (done.confirmed, health.reachable) == (True, True)
 
 
 async def test_real_receiver_stores_the_weeks_then_erases_them(
@@ -222,16 +367,21 @@ async def test_real_receiver_stores_the_weeks_then_erases_them(
         uploader = uploader_for(session, engine, receiver.url)
         report = await uploader.deliver_due(clock.now)
         assert (report.sent, report.rejected, report.pending) == (2, 0, 0)
-        assert [entry.status_code for entry in await engine.audit_log()] == [200, 200]
+        assert [entry.status_code for entry in await engine.outbox.audit_entries()] == [200, 200]
 
-        impostor = Uploader(session, engine, receiver.url, SUBMIT_KEY, INSTALLATION_ID, "x" * 43)
+        impostor = Uploader(
+            session, engine.outbox, receiver.url, SUBMIT_KEY, INSTALLATION_ID, "x" * 43
+        )
         refused = await impostor.request_remote_deletion(clock.now)
         assert (refused.confirmed, refused.status_code) == (False, 403)
 
         deletion = await uploader.request_remote_deletion(clock.now)
         assert (deletion.confirmed, deletion.status_code) == (True, 200)
         assert (
-            json.loads((await engine.audit_log())[0].response or "{}")["deleted_submissions"] == 2
+            json.loads((await engine.outbox.audit_entries())[0].response or "{}")[
+                "deleted_submissions"
+            ]
+            == 2
         )
         again = await uploader.request_remote_deletion(clock.now)
         assert again.confirmed
