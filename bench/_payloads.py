@@ -40,8 +40,18 @@ def payload_json_template(now: datetime) -> str:
     return json.dumps(payload, separators=(",", ":"))
 
 
-def build_submit_requests(count: int, host: str, submit_key: str) -> list[bytes]:
-    """`count` complete POST /submit requests, each for a distinct installation with its own secret."""
+def forwarded_for(index: int) -> str:
+    """A client address as a trusted proxy would report it: 4096 IPv4 and 4096 IPv6 /64 clients."""
+    if index % 2:
+        return f"2001:db8:{index % 4096:x}:1::{index % 7 + 1:x}"
+    return f"198.51.{index // 256 % 16}.{index % 256}"
+
+
+def build_submit_requests(
+    count: int, host: str, submit_key: str, *, behind_proxy: bool = False
+) -> list[bytes]:
+    """`count` complete POST /submit requests, each for a distinct installation with its own secret
+    (`behind_proxy`: each with an X-Forwarded-For client address, as from a TLS proxy)."""
     template = payload_json_template(datetime.now(UTC))
     head = (
         f"POST /submit HTTP/1.1\r\nHost: {host}\r\n"
@@ -49,12 +59,13 @@ def build_submit_requests(count: int, host: str, submit_key: str) -> list[bytes]
         f"X-API-Key: {submit_key}\r\n"
     )
     requests = []
-    for _ in range(count):
+    for index in range(count):
         body = gzip.compress(
             template.replace(_ID_PLACEHOLDER, str(uuid.uuid4())).encode(), compresslevel=6, mtime=0
         )
+        proxy = f"X-Forwarded-For: {forwarded_for(index)}\r\n" if behind_proxy else ""
         headers = (
-            f"{head}X-Installation-Secret: {secrets.token_urlsafe(32)}\r\n"
+            f"{head}{proxy}X-Installation-Secret: {secrets.token_urlsafe(32)}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         )
         requests.append(headers.encode() + body)

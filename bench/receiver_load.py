@@ -38,6 +38,7 @@ from bench._procstat import (
     user_cpu_seconds,
     user_uid,
 )
+from bench._protection_cost import protection_microseconds
 from bench._report import Level, format_row, format_table, verdicts
 from bench._servers import ROOT, RunningServers, cli_help, run_servers
 from bench._validation_cost import validation_microseconds
@@ -49,6 +50,23 @@ LEVELS = (1, 16, 64, 256)
 WORKER_COUNTS = (1, 2)
 MIN_POOL = 3000
 MAX_RATE_PER_S = 6000
+
+
+# Every issue-9 protection switched on, with limits high enough never to refuse the benchmark's
+# traffic (each check still runs): a trusted proxy sends X-Forwarded-For (8192 client addresses), the
+# per-address limit, the new-installation cap per address, the hourly quota; the 1.1 week/age rules
+# and metrics are always on.
+PROTECTIONS_ON = {
+    "RECEIVER_TRUSTED_PROXIES": "127.0.0.1/32",
+    "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "1000000000",
+    "RECEIVER_NEW_INSTALLATIONS_PER_ADDRESS_PER_DAY": "1000000000",
+    "RECEIVER_INGEST_QUOTA_PER_HOUR": "1000000000000",
+}
+PROTECTIONS_OFF = {
+    "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
+    "RECEIVER_NEW_INSTALLATIONS_PER_ADDRESS_PER_DAY": "0",
+    "RECEIVER_INGEST_QUOTA_PER_HOUR": "0",
+}
 
 
 @dataclass(frozen=True)
@@ -84,17 +102,26 @@ def dry_run_supported() -> bool:
 
 
 class Bench:
-    def __init__(self, profile: Profile, workdir: Path, log_level: str) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        workdir: Path,
+        log_level: str,
+        server: str = "uvicorn",
+        protections: bool = True,
+    ) -> None:
         self.profile = profile
         self.workdir = workdir
         self.submit_key = secrets.token_urlsafe(24)
+        self.behind_proxy = protections
         self.env = {
             "RECEIVER_ENVIRONMENT": "development",
             "RECEIVER_SUBMIT_KEYS": self.submit_key,
             "RECEIVER_ADMIN_KEYS": secrets.token_urlsafe(24),
             "RECEIVER_RATE_LIMIT_PER_HOUR": "1000000",
-            "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
             "RECEIVER_LOG_LEVEL": log_level,
+            "RECEIVER_SERVER": server,
+            **(PROTECTIONS_ON if protections else PROTECTIONS_OFF),
         }
         self.postgres_uid = user_uid("postgres")
         self.levels: list[Level] = []
@@ -173,7 +200,9 @@ class Bench:
     def _warm_up(self, servers: RunningServers, database: BenchDatabase | None) -> None:
         host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
         requests = (
-            build_submit_requests(self.profile.warmup_requests, host, self.submit_key)
+            build_submit_requests(
+                self.profile.warmup_requests, host, self.submit_key, behind_proxy=self.behind_proxy
+            )
             if database
             else [build_get_request("/health", host)] * self.profile.warmup_requests
         )
@@ -197,7 +226,9 @@ class Bench:
             expected = 1000.0
             for concurrency in levels:
                 host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
-                requests = build_submit_requests(self._pool_size(expected), host, self.submit_key)
+                requests = build_submit_requests(
+                    self._pool_size(expected), host, self.submit_key, behind_proxy=self.behind_proxy
+                )
                 level = self._measure(
                     label=database.kind,
                     workers=workers,
@@ -239,7 +270,9 @@ class Bench:
                 self._warm_up(servers, None)
                 host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
                 for concurrency in levels:
-                    requests = build_submit_requests(self._pool_size(3000), host, self.submit_key)
+                    requests = build_submit_requests(
+                        self._pool_size(3000), host, self.submit_key, behind_proxy=self.behind_proxy
+                    )
                     self._measure(
                         label="ceiling",
                         workers=workers,
@@ -310,6 +343,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--ceiling", choices=["auto", "health", "dry-run", "none"], default="auto")
     parser.add_argument("--log-level", default="INFO", help="RECEIVER_LOG_LEVEL of the servers")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    parser.add_argument(
+        "--protections",
+        choices=["on", "off"],
+        default="on",
+        help="issue 9's abuse protections (on: active with non-binding limits, behind a proxy)",
+    )
     return parser.parse_args(argv)
 
 
@@ -326,10 +366,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"# receiver gunzip+decode+validate in-process: {validation_us:.1f} us/payload", flush=True
     )
+    protection_us = protection_microseconds()
+    for name, microseconds in protection_us.items():
+        print(f"# protection in-process: {name}: {microseconds:.2f} us/request", flush=True)
     wanted = args.databases.split(",")
     with tempfile.TemporaryDirectory(prefix="receiver-bench-") as tmp:
         workdir = Path(tmp)
-        bench = Bench(profile, workdir, args.log_level)
+        bench = Bench(
+            profile, workdir, args.log_level, args.server, protections=args.protections == "on"
+        )
+        print(f"# server {args.server}, protections {args.protections}", flush=True)
         with _databases("postgresql" in wanted) as kinds:
             for workers in args.workers:
                 for kind in kinds:
@@ -355,7 +401,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     for verdict in found:
         print("  " + verdict.line())
     output = write_json(
-        bench, profile, ceiling_text, validation_us, found, time.monotonic() - started
+        bench,
+        profile,
+        ceiling_text,
+        validation_us,
+        found,
+        time.monotonic() - started,
+        {"server": args.server, "protections": args.protections, "protection_us": protection_us},
     )
     print(f"\nresults: {output.relative_to(ROOT)}  ({time.monotonic() - started:.0f} s)")
 
@@ -367,12 +419,14 @@ def write_json(
     validation_us: float,
     found: Sequence[Any],
     elapsed_s: float,
+    setup: dict[str, Any],
 ) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS_DIR / f"receiver-load-{stamp}.json"
     document = {
         "created": stamp,
+        **setup,
         "profile": {"duration_s": profile.duration_s, "warmup": profile.warmup_requests},
         "cpu_count": os.cpu_count(),
         "ceiling": ceiling,

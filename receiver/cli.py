@@ -30,6 +30,7 @@ from receiver.retention import purge
 from receiver.security.keys import generate_key
 
 EXPORT_PAGE = 1000
+SERVERS = ("uvicorn", "granian")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="overrides RECEIVER_HOST")
     serve.add_argument("--port", type=int, help="overrides RECEIVER_PORT")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="HTTP server (overrides RECEIVER_SERVER; default uvicorn with httptools and uvloop)",
+    )
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="upgrade the schema to the newest migration")
@@ -103,17 +109,43 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal; exit normally
     # instead (exit code 0, atexit hooks run — e.g. coverage saves its data).
     signal.signal(signal.SIGTERM, _exit_normally)
+    host, port = args.host or settings.host, args.port or settings.port
+    if (args.server or os.environ.get("RECEIVER_SERVER", "uvicorn")) == "granian":
+        _serve_granian(host, port, args.workers)
+        return
     uvicorn.run(
         "receiver.app:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=args.workers,
+        loop="uvloop",
+        http="httptools",
         access_log=False,
         log_config=None,
         server_header=False,
         proxy_headers=False,
     )
+
+
+def _serve_granian(host: str, port: int, workers: int) -> None:
+    """The same app on granian (Rust HTTP, ASGI interface, uvloop); bench/receiver_load.py compares
+    the two servers side by side (docs/receiver.md, Performance)."""
+    from granian import Granian  # noqa: PLC0415
+    from granian.constants import Interfaces, Loops  # noqa: PLC0415
+
+    Granian(
+        "receiver.app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
+        workers=workers,
+        log_enabled=False,
+        log_access=False,
+        respawn_failed_workers=True,
+    ).serve()
 
 
 def _metrics_directory() -> None:

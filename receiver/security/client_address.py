@@ -14,6 +14,7 @@ from receiver.config import Network, ProxyHeader
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPV6_PREFIX = 64
+MAX_PEERS = 1024
 
 
 def parse_address(value: str) -> Address | None:
@@ -70,9 +71,10 @@ def client_from_hops(peer: Address, hops: Sequence[str], trusted: Sequence[Netwo
 
 
 def limit_key(address: Address) -> str:
-    """The limiter key: the IPv4 address, or the IPv6 /64."""
+    """The limiter key: the IPv4 address, or the IPv6 /64 (`2001:db8:1:2::/64`)."""
     if isinstance(address, ipaddress.IPv6Address):
-        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+        prefix = int.from_bytes(address.packed) >> (128 - IPV6_PREFIX) << (128 - IPV6_PREFIX)
+        return f"{ipaddress.IPv6Address(prefix)}/{IPV6_PREFIX}"
     return str(address)
 
 
@@ -82,18 +84,31 @@ class ClientAddresses:
     def __init__(self, trusted: Sequence[Network], header: ProxyHeader) -> None:
         self.trusted = tuple(trusted)
         self.header = header
+        # behind a proxy the peers are few (the proxies): each is parsed and judged once
+        self._proxies: dict[str, Address] = {}
+
+    def _proxy(self, peer: str) -> Address | None:
+        """The peer's address when it is a trusted proxy."""
+        known = self._proxies.get(peer)
+        if known is not None:
+            return known
+        address = parse_address(peer)
+        if address is None or not _is_trusted(address, self.trusted):
+            return None
+        if len(self._proxies) < MAX_PEERS:
+            self._proxies[peer] = address
+        return address
 
     def key(self, peer: str | None, header_values: Sequence[str]) -> str | None:
         if peer is None:
             return None
-        address = parse_address(peer)
-        if address is None:
-            return peer  # e.g. a unix socket path: one bucket
-        if self.trusted and header_values and _is_trusted(address, self.trusted):
+        proxy = self._proxy(peer) if self.trusted and header_values else None
+        if proxy is not None:
             hops = (
                 forwarded_hops(header_values)
                 if self.header == "forwarded"
                 else forwarded_for_hops(header_values)
             )
-            address = client_from_hops(address, hops, self.trusted)
-        return limit_key(address)
+            return limit_key(client_from_hops(proxy, hops, self.trusted))
+        address = parse_address(peer)
+        return peer if address is None else limit_key(address)  # None: e.g. a unix socket
