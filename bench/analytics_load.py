@@ -158,6 +158,7 @@ class DatabaseReport:
     ingest_alone_per_s: float = 0.0
     ingest_with_dashboard_per_s: float = 0.0
     dashboard_loads_during_ingest: int = 0
+    expected_loads: int = 1  # half of what the refresh interval allows during the ingest run
     dashboard_ms_during_ingest_p95: float = 0.0
 
 
@@ -381,7 +382,8 @@ async def time_dashboard(url: str, admin_key: str, repeats: int) -> tuple[float,
     client = await _signed_in(url, admin_key)
     try:
         first = await dashboard_load(client, paths)
-        warm = [await dashboard_load(client, paths) for _ in range(repeats)]
+        # 15 warm loads: one session may read 240 dashboard data requests a minute.
+        warm = [await dashboard_load(client, paths) for _ in range(min(repeats, 15))]
     finally:
         await client.aclose()
     return first, warm
@@ -478,6 +480,7 @@ def bench_database(
             report.ingest_alone_per_s = alone
             report.ingest_with_dashboard_per_s = together
             report.dashboard_loads_during_ingest = len(loads)
+            report.expected_loads = max(1, int(size.ingest_seconds / interval / 2))
             report.dashboard_ms_during_ingest_p95 = _percentile(loads, 0.95) if loads else 0.0
             print(
                 f"  ingest alone {alone:.0f}/s, with the dashboard reloading every {interval:g} s "
@@ -508,12 +511,17 @@ def verdicts(reports: Sequence[DatabaseReport]) -> list[tuple[str, bool, str]]:
             )
         )
         share = report.ingest_with_dashboard_per_s / max(report.ingest_alone_per_s, 1e-9)
+        # Only a dashboard that really kept refreshing counts (a load stuck behind a rollup refresh
+        # that chases the ingest would make ingest look unaffected).
+        kept_refreshing = report.dashboard_loads_during_ingest >= report.expected_loads
         found.append(
             (
-                f"{report.kind}: ingest with the dashboard >= {INGEST_SHARE:.0%} of alone",
-                share >= INGEST_SHARE,
+                f"{report.kind}: ingest with the dashboard refreshing >= {INGEST_SHARE:.0%} of alone",
+                share >= INGEST_SHARE and kept_refreshing,
                 f"{share:.0%} ({report.ingest_with_dashboard_per_s:.0f} vs "
-                f"{report.ingest_alone_per_s:.0f}/s)",
+                f"{report.ingest_alone_per_s:.0f}/s); {report.dashboard_loads_during_ingest} "
+                f"dashboard loads (wanted >= {report.expected_loads}), p95 "
+                f"{report.dashboard_ms_during_ingest_p95:.0f} ms",
             )
         )
     return found
