@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import yarl
+
 from .const import ROTATION_AGE
 from .engine.engine import UsageEngine
 from .engine.identities import Identity
@@ -53,8 +55,17 @@ class ReceiverBinding:
 
 
 def same_receiver(first: str, second: str) -> bool:
-    """Whether two receiver URLs name the same receiver (a trailing slash does not matter)."""
-    return first.strip().rstrip("/") == second.strip().rstrip("/")
+    """Whether two receiver URLs name the same receiver: the same host, port and path (a trailing
+    slash, and http becoming https, do not matter)."""
+
+    def place(url: str) -> tuple[str | None, int | None, str]:
+        try:
+            parsed = yarl.URL(url.strip())
+        except ValueError:
+            return (url.strip().rstrip("/"), None, "")
+        return (parsed.host, parsed.explicit_port, parsed.path.rstrip("/"))
+
+    return place(first) == place(second)
 
 
 def new_identity(receiver: ReceiverBinding, first_week: datetime) -> Identity:

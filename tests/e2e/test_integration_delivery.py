@@ -1,19 +1,16 @@
 """The integration's outbox delivers to a REAL receiver over HTTP (subprocess on 127.0.0.1), which stores
 each week once; switching sharing off deletes everything remotely; a wrong key raises a repair issue."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from custom_components.printernizer_usage.const import (
     CONF_RAW_RETENTION_DAYS,
@@ -25,59 +22,14 @@ from custom_components.printernizer_usage.const import (
     ISSUE_RECEIVER_REJECTED_KEY,
     SECTION_ADVANCED,
 )
-from custom_components.printernizer_usage.pending_deletions import load_pending_deletions
+from tests.integration.helpers import current_identity, fire_due_timers, pending_deletions
 from tests.integration.printers import add_bambu_printer, add_prusalink_printer
 from tests.receiver_server import RunningReceiver, run_receiver
 
-SUBMIT_KEY = "e2e-submit-key-0123456789abcdef"
-ADMIN_KEY = "e2e-admin-key-0123456789abcdef"
+from .conftest import SUBMIT_KEY, receiver_env
+from .receiver_db import rows_about, stored_periods
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/printernizer_usage."""
-
-
-@pytest.fixture
-def hass_config_dir(hass_tmp_config_dir: str) -> str:
-    return hass_tmp_config_dir
-
-
-def _receiver_env() -> dict[str, str]:
-    return {
-        "RECEIVER_ENVIRONMENT": "development",
-        "RECEIVER_SUBMIT_KEYS": SUBMIT_KEY,
-        "RECEIVER_ADMIN_KEYS": ADMIN_KEY,
-        "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE": "0",
-    }
-
-
-@pytest.fixture
-def receiver(database_url: str, tmp_path: Path) -> Iterator[RunningReceiver]:
-    with run_receiver(
-        database_url,
-        tmp_path,
-        env=_receiver_env(),
-    ) as running:
-        yield running
-
-
-async def _stored_periods(database_url: str, installation_id: str) -> list[str]:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                sa.text(
-                    "SELECT period_start FROM submissions WHERE installation_id = :id "
-                    "ORDER BY period_start"
-                ),
-                {"id": installation_id},
-            )
-            return [str(row[0])[:10] for row in rows]
-    finally:
-        await engine.dispose()
 
 
 def _entry(receiver_url: str, submit_key: str = SUBMIT_KEY) -> MockConfigEntry:
@@ -110,17 +62,17 @@ async def test_missed_weeks_are_delivered_once_and_deleted_on_opt_out(
     for value in ("printing", "finished"):
         prusa.set_state(hass, value)
         await hass.async_block_till_done()
-    installation = entry.runtime_data.coordinator.installation
-    assert installation is not None
+    installation = current_identity(entry)
 
     freezer.move_to(real_now)
     response = await hass.services.async_call(
         DOMAIN, "submit_now", blocking=True, return_response=True
     )
     assert response is not None
-    assert response["sent"] in {3, 4}  # the weeks since first_seen, depending on the weekday
+    # The weeks after the one sharing was switched on in (2 or 3, depending on the weekday).
+    assert response["sent"] in {2, 3}
     assert response["pending"] == 0
-    periods = await _stored_periods(database_url, installation.installation_id)
+    periods = await stored_periods(database_url, installation.installation_id)
     assert len(periods) == response["sent"]
 
     # Again: nothing new is sent, nothing is stored twice.
@@ -129,9 +81,9 @@ async def test_missed_weeks_are_delivered_once_and_deleted_on_opt_out(
     )
     assert response is not None
     assert response["sent"] == 0
-    assert await _stored_periods(database_url, installation.installation_id) == periods
+    assert await stored_periods(database_url, installation.installation_id) == periods
 
-    audit = await entry.runtime_data.engine.audit_log()
+    audit = await entry.runtime_data.engine.outbox.audit_entries()
     assert {entry.status_code for entry in audit if entry.action == "submit"} == {200}
 
     # Opt-out: the receiver deletes everything and confirms; nothing stays pending.
@@ -140,9 +92,10 @@ async def test_missed_weeks_are_delivered_once_and_deleted_on_opt_out(
     )
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
-    assert await load_pending_deletions(entry.runtime_data.engine) == []
-    assert await _stored_periods(database_url, installation.installation_id) == []
+    await fire_due_timers(hass)
+    assert await pending_deletions(entry) == []
+    assert await entry.runtime_data.engine.identities.all() == []
+    assert set((await rows_about(database_url, [installation.installation_id])).values()) == {0}
 
 
 async def test_rejected_submit_key_pauses_until_the_user_enters_the_right_one(
@@ -152,13 +105,12 @@ async def test_rejected_submit_key_pauses_until_the_user_enters_the_right_one(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     real_now = dt_util.utcnow()
-    freezer.move_to(real_now - timedelta(days=8))
+    freezer.move_to(real_now - timedelta(days=15))
     entry = _entry(receiver.url, submit_key="not-a-valid-key")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    installation = entry.runtime_data.coordinator.installation
-    assert installation is not None
+    installation = current_identity(entry)
 
     freezer.move_to(real_now)
     with pytest.raises(HomeAssistantError) as raised:
@@ -168,7 +120,7 @@ async def test_rejected_submit_key_pauses_until_the_user_enters_the_right_one(
     assert issue is not None
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["status"] == "401"
-    waiting = [item.status for item in await entry.runtime_data.engine.outbox()]
+    waiting = [item.status for item in await entry.runtime_data.engine.outbox.items()]
     assert waiting
     assert set(waiting) == {"pending"}
 
@@ -179,10 +131,10 @@ async def test_rejected_submit_key_pauses_until_the_user_enters_the_right_one(
     )
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_RECEIVER_REJECTED_KEY) is None
-    assert entry.runtime_data.coordinator.installation == installation
-    await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
-    assert len(await _stored_periods(database_url, installation.installation_id)) == len(waiting)
-    assert await entry.runtime_data.engine.outbox() == []
+    assert current_identity(entry).installation_id == installation.installation_id
+    await fire_due_timers(hass)
+    assert len(await stored_periods(database_url, installation.installation_id)) == len(waiting)
+    assert await entry.runtime_data.engine.outbox.items() == []
 
 
 async def test_a_new_receiver_deletes_everything_at_the_old_one(
@@ -193,21 +145,20 @@ async def test_a_new_receiver_deletes_everything_at_the_old_one(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     real_now = dt_util.utcnow()
-    freezer.move_to(real_now - timedelta(days=8))
+    freezer.move_to(real_now - timedelta(days=15))
     entry = _entry(receiver.url)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    old = entry.runtime_data.coordinator.installation
-    assert old is not None
+    old = current_identity(entry)
     freezer.move_to(real_now)
     await hass.services.async_call(DOMAIN, "submit_now", blocking=True)
-    assert await _stored_periods(database_url, old.installation_id) != []
+    assert await stored_periods(database_url, old.installation_id) != []
 
     second_url = f"sqlite+aiosqlite:///{tmp_path / 'second-receiver.db'}"
     second_dir = tmp_path / "second"
     second_dir.mkdir()
-    with run_receiver(second_url, second_dir, env=_receiver_env()) as second:
+    with run_receiver(second_url, second_dir, env=receiver_env()) as second:
         result = await hass.config_entries.options.async_init(entry.entry_id)
         result = await hass.config_entries.options.async_configure(
             result["flow_id"],
@@ -219,12 +170,13 @@ async def test_a_new_receiver_deletes_everything_at_the_old_one(
             },
         )
         await hass.async_block_till_done()
-        new = entry.runtime_data.coordinator.installation
-        assert new is not None
+        new = current_identity(entry)
         assert new.installation_id != old.installation_id
-        await entry.runtime_data.coordinator.async_run_schedule(dt_util.utcnow())
+        await fire_due_timers(hass)
 
-    assert await _stored_periods(database_url, old.installation_id) == []
-    assert await load_pending_deletions(entry.runtime_data.engine) == []
-    deletions = [e for e in await entry.runtime_data.engine.audit_log() if e.action == "delete"]
+    assert await stored_periods(database_url, old.installation_id) == []
+    assert await pending_deletions(entry) == []
+    deletions = [
+        e for e in await entry.runtime_data.engine.outbox.audit_entries() if e.action == "delete"
+    ]
     assert [(e.installation_id, e.status_code) for e in deletions] == [(old.installation_id, 200)]

@@ -1,5 +1,8 @@
 """Config, options and reconfigure flows in a real Home Assistant core."""
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +23,13 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
     ENV_DEFAULT_RECEIVER_URL,
     ENV_DEFAULT_SUBMIT_KEY,
+    ISSUE_RECEIVER_REJECTED_KEY,
+    ISSUE_RECEIVER_URL_NOT_USED,
+    ISSUE_REMOTE_DELETION_PENDING,
     SECTION_ADVANCED,
 )
 from custom_components.printernizer_usage.engine.receiver_url import (
+    UrlProblem,
     receiver_host,
     receiver_url_problem,
 )
@@ -262,3 +269,30 @@ async def test_reconfigure_flow_changes_the_receiver(
         CONF_SUBMIT_KEY: "other-key",
     }
     assert entry.state is ConfigEntryState.LOADED
+
+
+def test_every_error_issue_and_exception_is_translated_in_english_and_german() -> None:
+    """The flows' URL errors, the repair issues and the store failure, with the same placeholders."""
+    component = Path(__file__).parents[2] / "custom_components" / "printernizer_usage"
+    strings = json.loads((component / "strings.json").read_text(encoding="utf-8"))
+    english = json.loads((component / "translations" / "en.json").read_text(encoding="utf-8"))
+    german = json.loads((component / "translations" / "de.json").read_text(encoding="utf-8"))
+    assert english == strings
+    issues = {
+        ISSUE_RECEIVER_REJECTED_KEY: {"status", "receiver_host"},
+        ISSUE_REMOTE_DELETION_PENDING: {"count", "receivers"},
+        **{
+            f"{ISSUE_RECEIVER_URL_NOT_USED}_{problem.value}": {"receiver_host"}
+            for problem in UrlProblem
+        },
+    }
+    for language in (strings, german):
+        for flow in ("config", "options"):
+            assert {problem.value for problem in UrlProblem} <= language[flow]["error"].keys()
+        for key, placeholders in issues.items():
+            issue = language["issues"][key]
+            found = set(re.findall(r"{(\w+)}", issue["title"] + issue["description"]))
+            assert found == placeholders, (key, found)
+        assert "{error}" in language["exceptions"]["store_failed"]["message"]
+        sharing = language["config"]["step"]["sharing"]["description"]
+        assert "UTC" in sharing  # the first week shared is said to be the one after opt-in

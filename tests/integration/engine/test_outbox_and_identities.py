@@ -1,5 +1,6 @@
 """The outbox (cursor per installation id, clock sanity, waits) and the typed sharing identities."""
 
+import asyncio
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
@@ -182,3 +183,17 @@ async def test_at_most_one_identity_is_current(engine: UsageEngine, tmp_path: Pa
         raw.execute(
             f"UPDATE identities SET is_current = 1 WHERE installation_id = '{INSTALLATION_ID}'"
         )
+
+
+async def test_a_write_cancelled_while_it_begins_leaves_no_transaction_open(
+    engine: UsageEngine, clock: Clock
+) -> None:
+    """Unloading cancels a delivery round wherever it is; the shared connection must stay usable."""
+    clock.now = WEEK_46 + WEEK + timedelta(hours=1)
+    task = asyncio.create_task(engine.outbox.enqueue(INSTALLATION_ID, WEEK_46, {"week": 46}))
+    await asyncio.sleep(0)  # it now waits for BEGIN IMMEDIATE in SQLite's thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await engine.outbox.enqueue(INSTALLATION_ID, WEEK_46, {"week": 46})
+    assert [item.payload for item in await engine.outbox.items()] == [{"week": 46}]
