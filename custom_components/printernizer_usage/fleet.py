@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.const import Platform
 from homeassistant.core import (
     CALLBACK_TYPE,
     Event,
@@ -39,11 +38,6 @@ OCTOPRINT = "octoprint"
 MOONRAKER = "moonraker"
 ELEGOO = "elegoo_printer"
 PRINTER_PLATFORMS = frozenset({BAMBU_LAB, PRUSALINK, OCTOPRINT, MOONRAKER, ELEGOO})
-
-
-def is_job_state_entity(entry: er.RegistryEntry) -> bool:
-    """Whether `entry` is the job-state sensor of a printer (docs/printers.md)."""
-    return entry.domain == Platform.SENSOR and role_of(entry) is Role.JOB_STATE
 
 
 def _errors_from_bus(roles: dict[str, Role]) -> bool:

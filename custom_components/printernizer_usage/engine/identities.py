@@ -74,11 +74,6 @@ class Identities:
         """The identity new weeks are sent under (None while sharing is off)."""
         return next((item for item in await self.all() if item.current), None)
 
-    async def get(self, installation_id: str) -> Identity | None:
-        return next(
-            (item for item in await self.all() if item.installation_id == installation_id), None
-        )
-
     async def add(self, identity: Identity) -> None:
         """Add an identity; a current one replaces the current one, which is retired (kept)."""
         async with self._database.transaction():

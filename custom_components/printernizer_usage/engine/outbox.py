@@ -158,14 +158,6 @@ class Outbox:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def ids_with_pending(self) -> list[str]:
-        """The installation ids that have payloads waiting."""
-        async with self._db.execute(
-            "SELECT DISTINCT installation_id FROM outbox WHERE status = 'pending' "
-            "ORDER BY installation_id"
-        ) as cursor:
-            return [str(row[0]) async for row in cursor]
-
     async def oldest_pending(self, installation_id: str) -> OutboxItem | None:
         """The oldest pending item of one installation id (later items wait behind it)."""
         items = await self._query(

@@ -14,7 +14,6 @@ from .printernizer_server import ServerUsage
 from .timeutil import iso_z, week_start
 
 SCHEMA_VERSION = "1.1"
-DATA_SOURCES = ("home_assistant", "printernizer", "home_assistant+printernizer")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ import aiohttp
 from .httputil import read_capped
 from .timeutil import as_utc
 
-DEFAULT_PORT = 8000
 # Everything read from the server for one week's payload, together.
 BUDGET_SECONDS = 10.0
 EXPORT_MAX_BYTES = 8 * 1024 * 1024
