@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
+from litestar.testing import AsyncTestClient, TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from receiver.app import create_app
-from receiver.config import load_settings
+from receiver.config import Settings, load_settings
 from tests.receiver_server import RunningReceiver, run_receiver
 
 SUBMIT_KEY = "test-submit-key-0123456789abcdef"
@@ -43,23 +43,21 @@ def server_env(**overrides: str) -> dict[str, str]:
 async def in_process(database_url: str, **overrides: str) -> AsyncIterator[AsyncTestClient[Any]]:
     """The app in this process (Litestar's AsyncTestClient): for tests of HTTP shape and rules; a
     subprocess server (`run_receiver`) only where the process matters."""
-    settings = load_settings(
-        {**server_env(**overrides), "RECEIVER_DATABASE_URL": database_url}, Path("/nonexistent")
-    )
-    async with AsyncTestClient(create_app(settings)) as client:
+    async with AsyncTestClient(create_app(settings_for(database_url, **overrides))) as client:
         yield client
 
 
 @dataclass
 class Api:
-    """A thin client for the receiver under test."""
+    """A thin client for the receiver under test: in process (`receiver` None, relative URLs) or a
+    real server process."""
 
-    receiver: RunningReceiver
+    receiver: RunningReceiver | None
     http: httpx.Client
 
     @property
     def url(self) -> str:
-        return self.receiver.url
+        return "" if self.receiver is None else self.receiver.url
 
     def submit(
         self,
@@ -95,8 +93,22 @@ class Api:
         return self.http.get(f"{self.url}/stats/summary", headers=headers)
 
 
+def settings_for(database_url: str, **overrides: str) -> Settings:
+    return load_settings(
+        {**server_env(**overrides), "RECEIVER_DATABASE_URL": database_url}, Path("/nonexistent")
+    )
+
+
 @pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+def api(database_url: str) -> Iterator[Api]:
+    """The app in this process (Litestar's TestClient): HTTP shape and rules, no server start-up."""
+    with TestClient(create_app(settings_for(database_url)), raise_server_exceptions=False) as http:
+        yield Api(None, http)
+
+
+@pytest.fixture
+def server_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """A real server process, for what needs one (logs, concurrency over real sockets)."""
     with (
         run_receiver(database_url, tmp_path, server_env()) as receiver,
         httpx.Client(timeout=30) as http,

@@ -86,9 +86,9 @@ async def _burst(urls: list[str], installation_id: str, attempts: int) -> list[i
 
 
 async def test_fifty_simultaneous_submissions_store_exactly_the_limit(
-    api: Api, database_url: str
+    server_api: Api, database_url: str
 ) -> None:
-    statuses = await _burst([api.url], str(uuid.uuid4()), 50)
+    statuses = await _burst([server_api.url], str(uuid.uuid4()), 50)
     assert statuses.count(200) == 10
     assert statuses.count(429) == 40
     assert await count(database_url, "submissions") == 10
