@@ -20,7 +20,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -28,7 +28,7 @@ from typing import Any
 
 from homeassistant import bootstrap, loader
 from homeassistant.config_entries import SOURCE_USER, ConfigEntries, ConfigEntry
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -225,11 +225,11 @@ async def state_change_burst(
 
     original_observe = fleet._observe
 
-    def timed_observe(watched: Any, now: float) -> None:
+    def timed_observe(watched: Any, now: float, overwritten: Iterable[State] = ()) -> None:
         # The listener only marks the printer; the tracker runs once its integration wrote every
         # entity (call_soon): that deferred work is part of the cost of a change.
         before = time.perf_counter_ns()
-        original_observe(watched, now)
+        original_observe(watched, now, overwritten)
         listener_ns[-1] += time.perf_counter_ns() - before
 
     fleet._async_state_changed = timed

@@ -95,8 +95,12 @@ def _websocket(token: str, *commands: dict[str, Any]) -> list[dict[str, Any]]:
         assert json.loads(socket.recv(timeout=30))["type"] == "auth_ok"
         for number, command in enumerate(commands, start=1):
             socket.send(json.dumps({"id": number, **command}))
-            while True:
-                message = json.loads(socket.recv(timeout=30))
+            deadline = time.monotonic() + 30
+            while True:  # other messages (events) may come first; the answer within 30 s
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    pytest.fail(f"no answer to {command} within 30 s")
+                message = json.loads(socket.recv(timeout=remaining))
                 if message.get("id") == number:
                     assert message["success"], message
                     answers.append(message["result"])
