@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+import yarl
 
 from .httputil import read_capped
 from .outbox import Outbox
@@ -234,6 +235,7 @@ class _ReceiverClient:
         self._url = receiver_url.strip().rstrip("/")
         self._submit_key = submit_key
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._host = receiver_host(self._url)
         self.problem = receiver_url_problem(self._url)
 
     async def request(self, method: str, path: str, secret: str, body: bytes | None) -> _Answer:
@@ -258,7 +260,11 @@ class _ReceiverClient:
                     retry_after=_retry_after(response.headers.get("Retry-After")),
                 )
         except (aiohttp.ClientError, TimeoutError) as error:
-            return _Answer(None, f"{type(error).__name__}: {error}"[:RESPONSE_MAX_CHARS])
+            text = f"{type(error).__name__}: {error}"
+            # Some client errors quote the URL: name the receiver by its host only.
+            for url in {self._url, str(yarl.URL(self._url))}:
+                text = text.replace(url, self._host)
+            return _Answer(None, text[:RESPONSE_MAX_CHARS])
 
 
 @dataclass(frozen=True, slots=True)

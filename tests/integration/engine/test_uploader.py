@@ -205,11 +205,15 @@ async def test_network_errors_are_retried(
     await three_weeks_enqueued(engine, clock)
     from tests.receiver_server import free_port  # noqa: PLC0415
 
-    uploader = uploader_for(session, engine, f"http://127.0.0.1:{free_port()}")
+    url = f"http://127.0.0.1:{free_port()}/secret-token-path"
+    uploader = uploader_for(session, engine, url)
     report = await uploader.deliver_due(clock.now)
     assert (report.sent, report.reachable, report.pending) == (0, False, 3)
+    assert report.error is not None
+    assert "secret-token-path" not in report.error  # shown to the user: the host only
     (item, *_) = await engine.outbox.items()
     assert item.attempts == 1
+    assert "secret-token-path" not in str(item.last_error)
     deletion = await uploader.request_remote_deletion(clock.now)
     assert (deletion.confirmed, deletion.status_code) == (False, None)
     assert deletion.error
@@ -385,3 +389,29 @@ async def test_real_receiver_stores_the_weeks_then_erases_them(
         )
         again = await uploader.request_remote_deletion(clock.now)
         assert again.confirmed
+
+
+async def test_an_error_quoting_the_url_names_the_receiver_by_its_host(
+    engine: UsageEngine, clock: Clock
+) -> None:
+    url = "https://usage.example/secret-token-path"
+
+    class FailingSession:
+        def request(self, method: str, target: str, **_: object) -> None:
+            raise aiohttp.InvalidUrlClientError(f"{target} was refused by a proxy at {url}")
+
+    await three_weeks_enqueued(engine, clock)
+    uploader = Uploader(
+        FailingSession(),  # type: ignore[arg-type]
+        engine.outbox,
+        url,
+        SUBMIT_KEY,
+        INSTALLATION_ID,
+        SECRET,
+    )
+    report = await uploader.deliver_due(clock.now)
+    assert report.error is not None
+    assert "usage.example" in report.error
+    assert "secret-token-path" not in report.error
+    (item, *_) = await engine.outbox.items()
+    assert "secret-token-path" not in str(item.last_error)
