@@ -1,34 +1,41 @@
-"""SQL for the distributions of active installations (versions, deployment modes, countries): one
-GROUP BY over the latest reports and one per week of the range."""
+"""SQL for the distributions of active installations (versions, deployment modes, countries), read
+from the summaries: the active window's counts and the counts per week."""
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_sql import (
     active_per_week,
-    count_by,
-    latest_reports,
+    in_window,
+    renamed,
     rows,
-    weekly_count_by,
+    weekly,
+    window_totals,
 )
 from receiver.analytics.week_window import WeekWindow
 
+# the rollup columns of each distribution → its dimension in the summaries
+DIMENSIONS = {
+    ("product", "app_version"): "version",
+    ("deployment_mode",): "mode",
+    ("country_code",): "country",
+}
+
 
 async def active_installations(connection: AsyncConnection, window: WeekWindow) -> int:
-    latest = latest_reports(window)
-    return int((await connection.execute(select(func.count()).select_from(latest))).scalar_one())
+    return (await window_totals(connection, window))[0]
 
 
 async def distribution(
     connection: AsyncConnection, window: WeekWindow, *columns: str
 ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(active installations, counts by `columns` now, active per week, counts per week)."""
-    latest = latest_reports(window)
+    dimension = DIMENSIONS[columns]
+    names = dict(zip(columns, ("key1", "key2"), strict=False))
     return (
         await active_installations(connection, window),
-        await rows(connection, count_by(latest, *columns)),
+        renamed(await rows(connection, in_window(window, dimension)), **names),
         await rows(connection, active_per_week(window)),
-        await rows(connection, weekly_count_by(window, *columns)),
+        renamed(await rows(connection, weekly(window, dimension)), **names),
     )

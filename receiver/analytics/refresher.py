@@ -1,12 +1,17 @@
 """When the rollups are refreshed: before answering analytics, at most once per interval per process,
-and never twice at the same time (callers that arrive during a refresh wait for it and share it)."""
+and never twice at the same time (callers that arrive during a refresh wait for it and share it);
+and the one active window an answer reads, when it is stale."""
 
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from receiver.analytics.rollup_lock import lock_rollups
 from receiver.analytics.rollup_refresh import refresh_rollups
+from receiver.analytics.summaries import refresh_window, window_is_stale
 from receiver.db.transactions import Database
 
 
@@ -38,3 +43,17 @@ class RollupRefresher:
             except BaseException:
                 self._last_started = last  # the next caller tries again
                 raise
+
+    async def ensure_window(self, until: date) -> None:
+        """Recompute the active window ending with `until` when a refresh left it stale."""
+
+        async def stale(connection: AsyncConnection) -> bool:
+            return await window_is_stale(connection, until)
+
+        async def recompute(connection: AsyncConnection) -> None:
+            await lock_rollups(connection)
+            await refresh_window(connection, until)
+
+        if await self.database.read(stale):
+            async with self._lock:
+                await self.database.write(recompute)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import lock_rollups
+from receiver.analytics.summaries import mark_dirty_where
 from receiver.db.tables import (
     installation_spans,
     installation_week_errors,
@@ -28,6 +29,7 @@ WEEK_TABLES = (
 
 async def erase_installation_rollups(connection: AsyncConnection, installation_id: str) -> None:
     await lock_rollups(connection)
+    await mark_dirty_where(connection, installation_weeks.c.installation_id == installation_id)
     for table in (*WEEK_TABLES, installation_spans):
         await connection.execute(delete(table).where(table.c.installation_id == installation_id))
 
@@ -36,6 +38,7 @@ async def purge_rollups(connection: AsyncConnection, cutoff: datetime) -> None:
     """Forget the weeks whose counted submission ended before `cutoff` (purge deletes it, and all
     other submissions of that week end earlier still), and the spans left without any week."""
     await lock_rollups(connection)
+    await mark_dirty_where(connection, installation_weeks.c.period_end < cutoff)
     expired = select(installation_weeks.c.installation_id, installation_weeks.c.week).where(
         installation_weeks.c.period_end < cutoff
     )

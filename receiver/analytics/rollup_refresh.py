@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import STATE_ROW, lock_rollups
 from receiver.analytics.rollup_rows import WeekRollup, counted_per_week, week_rollup
+from receiver.analytics.summaries import BATCH, mark_dirty, recompute_dirty
 from receiver.db.dialect import upsert
 from receiver.db.tables import (
     installation_spans,
@@ -117,6 +118,7 @@ async def _write_counted(connection: AsyncConnection, rollups: list[WeekRollup])
         if rows:
             await connection.execute(table.insert(), rows)
     await _widen_spans(connection, rollups)
+    await mark_dirty(connection, (rollup.week for rollup in rollups))
 
 
 async def _widen_spans(connection: AsyncConnection, rollups: list[WeekRollup]) -> None:
@@ -190,6 +192,13 @@ async def refresh_rollups(database: Database, now: datetime, page_size: int = PA
         total += count
         if count < page_size or after is None:
             break
+
+    async def summarise(connection: AsyncConnection) -> int:
+        await lock_rollups(connection)
+        return await recompute_dirty(connection)
+
+    while await database.write(summarise) >= BATCH:
+        pass
 
     async def mark(connection: AsyncConnection) -> None:
         await _set_watermark(connection, now)

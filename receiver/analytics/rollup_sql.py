@@ -1,60 +1,57 @@
-"""Shared SQL over the rollups: the counted weeks of a range and each active installation's latest
-report. Every figure is a GROUP BY in the database; Python receives one row per group."""
+"""Shared SQL over the rollup summaries (summaries.py): counts per week and per active window. Every
+figure was grouped in the database when its week changed; an answer reads a few rows per week."""
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.week_window import WeekWindow
-from receiver.db.tables import installation_weeks
+from receiver.db.tables import installation_weeks, weekly_counts, window_counts
 
 weeks_c = installation_weeks.c
-
-
-def in_range(window: WeekWindow, since: Any = None) -> Any:
-    return weeks_c.week.between(window.since if since is None else since, window.until)
-
-
-def latest_reports(window: WeekWindow) -> Subquery:
-    """Each installation counted in the active window (the `ACTIVE_WEEKS` weeks ending with the
-    range) with its latest counted week there: the rows of `installation_weeks` that describe the
-    active installations."""
-    ranked = select(
-        installation_weeks,
-        func.row_number()
-        .over(partition_by=weeks_c.installation_id, order_by=weeks_c.week.desc())
-        .label("recency"),
-    ).where(weeks_c.week.between(window.active_since, window.until))
-    inner = ranked.subquery("ranked_reports")
-    return select(inner).where(inner.c.recency == 1).subquery("latest")
-
-
-def joins_latest(table: Any, latest: Subquery) -> Any:
-    return and_(table.c.installation_id == latest.c.installation_id, table.c.week == latest.c.week)
+weekly_c = weekly_counts.c
+window_c = window_counts.c
 
 
 async def rows(connection: AsyncConnection, statement: Select[Any]) -> list[dict[str, Any]]:
     return [dict(row) for row in (await connection.execute(statement)).mappings()]
 
 
-def active_per_week(window: WeekWindow, since: Any = None) -> Select[Any]:
-    return (
-        select(weeks_c.week, func.count().label("active"))
-        .where(in_range(window, since))
-        .group_by(weeks_c.week)
+def weekly(window: WeekWindow, dimension: str, since: date | None = None) -> Select[Any]:
+    """`weekly_counts` of one dimension over the range (`week`, `key1`, `key2`, `installations`,
+    `amount`, `completed`, `failed`, `cancelled`)."""
+    return select(weekly_counts).where(
+        weekly_c.dimension == dimension,
+        weekly_c.week.between(window.since if since is None else since, window.until),
     )
 
 
-def count_by(latest: Subquery, *columns: str) -> Select[Any]:
-    keys = [latest.c[name] for name in columns]
-    return select(*keys, func.count().label("installations")).group_by(*keys)
-
-
-def weekly_count_by(window: WeekWindow, *columns: str) -> Select[Any]:
-    keys = [weeks_c[name] for name in columns]
-    return (
-        select(weeks_c.week, *keys, func.count().label("installations"))
-        .where(in_range(window))
-        .group_by(weeks_c.week, *keys)
+def in_window(window: WeekWindow, dimension: str) -> Select[Any]:
+    """`window_counts` of one dimension for the active window ending with the range."""
+    return select(window_counts).where(
+        window_c.dimension == dimension, window_c.until_week == window.until
     )
+
+
+def active_per_week(window: WeekWindow, since: date | None = None) -> Select[Any]:
+    return select(weekly_c.week, weekly_c.installations.label("active")).where(
+        weekly_c.dimension == "active",
+        weekly_c.week.between(window.since if since is None else since, window.until),
+    )
+
+
+async def window_totals(connection: AsyncConnection, window: WeekWindow) -> tuple[int, int]:
+    """(active installations, their printers) of the active window."""
+    statement = select(
+        func.coalesce(func.sum(window_c.installations), 0),
+        func.coalesce(func.sum(window_c.amount), 0),
+    ).where(window_c.dimension == "active", window_c.until_week == window.until)
+    active, printers = (await connection.execute(statement)).one()
+    return int(active), int(printers)
+
+
+def renamed(found: list[dict[str, Any]], **names: str) -> list[dict[str, Any]]:
+    """Rows with `key1` / `key2` / `amount` given their meaning (`names`: new name → column)."""
+    return [{**row, **{new: row[old] for new, old in names.items()}} for row in found]

@@ -45,8 +45,11 @@ class AnalyticsService:
         self.refresher = refresher
         self.clock = clock
 
-    async def _answer(self, work: Callable[[AsyncConnection], Awaitable[Answer]]) -> Answer:
+    async def _answer(
+        self, window: WeekWindow, work: Callable[[AsyncConnection], Awaitable[Answer]]
+    ) -> Answer:
         await self.refresher.ensure_fresh()
+        await self.refresher.ensure_window(window.until)
         return await self.database.read(work)
 
     # -- one query set each ------------------------------------------------------------------
@@ -96,39 +99,43 @@ class AnalyticsService:
     # -- the answers ---------------------------------------------------------------------------
 
     async def installations(self, window: WeekWindow) -> Answer:
-        return await self._answer(lambda connection: self._installations(connection, window))
+        return await self._answer(
+            window, lambda connection: self._installations(connection, window)
+        )
 
     async def versions(self, window: WeekWindow) -> Answer:
-        return await self._answer(lambda connection: self._versions(connection, window))
+        return await self._answer(window, lambda connection: self._versions(connection, window))
 
     async def deployment_modes(self, window: WeekWindow) -> Answer:
         return await self._answer(
+            window,
             lambda connection: self._simple_distribution(
                 connection, window, "deployment_mode", "mode", "modes"
-            )
+            ),
         )
 
     async def countries(self, window: WeekWindow) -> Answer:
         return await self._answer(
+            window,
             lambda connection: self._simple_distribution(
                 connection, window, "country_code", "country", "countries"
-            )
+            ),
         )
 
     async def printers(self, window: WeekWindow) -> Answer:
-        return await self._answer(lambda connection: self._printers(connection, window))
+        return await self._answer(window, lambda connection: self._printers(connection, window))
 
     async def features(self, window: WeekWindow) -> Answer:
-        return await self._answer(lambda connection: self._features(connection, window))
+        return await self._answer(window, lambda connection: self._features(connection, window))
 
     async def jobs(self, window: WeekWindow) -> Answer:
-        return await self._answer(lambda connection: self._jobs(connection, window))
+        return await self._answer(window, lambda connection: self._jobs(connection, window))
 
     async def errors(self, window: WeekWindow) -> Answer:
-        return await self._answer(lambda connection: self._errors(connection, window))
+        return await self._answer(window, lambda connection: self._errors(connection, window))
 
     async def anomalies(self, window: WeekWindow) -> Answer:
-        return await self._answer(lambda connection: self._anomalies(connection, window))
+        return await self._answer(window, lambda connection: self._anomalies(connection, window))
 
     async def overview(self, window: WeekWindow) -> Answer:
         async def work(connection: AsyncConnection) -> Answer:
@@ -144,7 +151,7 @@ class AnalyticsService:
                 },
             )
 
-        return await self._answer(work)
+        return await self._answer(window, work)
 
     async def public(self, window: WeekWindow) -> Answer:
         """The public aggregates (k-anonymous; public.py) from the admin answers' counts."""
@@ -168,7 +175,7 @@ class AnalyticsService:
                 },
             )
 
-        return await self._answer(work)
+        return await self._answer(window, work)
 
     async def everything(self, window: WeekWindow) -> dict[str, Answer]:
         """Every answer for one range, read together (exports, reports, the public endpoint)."""
@@ -190,4 +197,4 @@ class AnalyticsService:
                 "anomalies": await self._anomalies(connection, window),
             }
 
-        return await self._answer(work)
+        return await self._answer(window, work)

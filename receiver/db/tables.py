@@ -232,3 +232,84 @@ sent_reports = Table(
     Column("claimed_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
 )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Summaries of the rollups (receiver/analytics/summaries.py), recomputed for the weeks a refresh,
+# an erasure or a purge touched (`dirty_weeks`), so answers read a few rows per week instead of
+# grouping every installation's week. `weekly_counts`: installations per week and value
+# (dimension `active`, `version`, `mode`, `country`, `feature`, `printers`, `error`); `window_counts`:
+# the same over each installation's latest report in the 4 weeks ending with `until_week`.
+def _summary_key(first: str) -> tuple[Column[Any], ...]:
+    return (
+        Column(first, Date, primary_key=True),
+        Column("dimension", String(16), primary_key=True),
+        Column("key1", String(64), primary_key=True),
+        Column("key2", String(64), primary_key=True),
+    )
+
+
+weekly_counts = Table(
+    "weekly_counts",
+    metadata,
+    *_summary_key("week"),
+    Column("installations", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("completed", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("cancelled", BigInteger, nullable=False),
+)
+
+window_counts = Table(
+    "window_counts",
+    metadata,
+    *_summary_key("until_week"),
+    Column("installations", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
+_JOB_SUMS = (
+    "started",
+    "completed",
+    "failed",
+    "cancelled",
+    "ended_without_outcome",
+    "print_centihours",
+    "paused_centihours",
+    "filament_cm",
+    "filament_reports",
+)
+
+weekly_jobs = Table(
+    "weekly_jobs",
+    metadata,
+    Column("week", Date, primary_key=True),
+    Column("active", Integer, nullable=False),
+    Column("reports", Integer, nullable=False),
+    *(Column(name, BigInteger, nullable=True) for name in _JOB_SUMS),
+    Column("legacy_job_count", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+)
+
+weekly_model_jobs = Table(
+    "weekly_model_jobs",
+    metadata,
+    Column("week", Date, primary_key=True),
+    Column("family", String(64), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("installation_weeks", Integer, nullable=False),
+    *(Column(name, BigInteger, nullable=True) for name in _JOB_SUMS),
+)
+
+dirty_weeks = Table("dirty_weeks", metadata, Column("week", Date, primary_key=True))
+# Active windows whose `window_counts` are out of date; recomputed when an answer asks for them.
+stale_windows = Table("stale_windows", metadata, Column("until_week", Date, primary_key=True))
+
+# Scratch for one recomputation (under the rollup lock): the latest counted week of each
+# installation active in the window being recomputed.
+window_latest = Table(
+    "window_latest",
+    metadata,
+    Column("installation_id", String(ID_LENGTH), primary_key=True),
+    Column("week", Date, nullable=False),
+)
