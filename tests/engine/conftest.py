@@ -1,4 +1,5 @@
-"""Fixtures for the engine tests: plain Python, no Home Assistant instance needed."""
+"""Fixtures for the engine tests: plain Python, no Home Assistant instance needed (scripts/test runs them
+without the Home Assistant test plugin, next to the receiver tests)."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
@@ -14,11 +15,6 @@ from custom_components.printernizer_usage.engine.payload import InstallationCont
 # Monday 2026-11-09 00:00 UTC: the start of ISO week 46.
 WEEK_46 = datetime(2026, 11, 9, tzinfo=UTC)
 INSTALLATION_ID = "9d2b7c1e-5a4f-4c3b-8e6d-2f1a0b9c8d7e"
-
-
-@pytest.fixture
-def auto_enable_custom_integrations() -> None:
-    """The engine needs no Home Assistant: override the package-wide autouse fixture."""
 
 
 class Clock:

@@ -18,7 +18,7 @@ from tests.payloads import load_payloads
 
 from .conftest import WEEK_46, context
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "payload.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "payload.md"
 H = 3600.0
 FARM = build_aggregate(
     WEEK_46,
