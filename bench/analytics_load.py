@@ -463,32 +463,47 @@ def bench_database(
         )
         report = DatabaseReport(kind=kind, seed=seeded)
         with run_servers(1, {**env, "RECEIVER_DATABASE_URL": database.url}, workdir) as servers:
-            url = f"http://{servers.targets[0][0]}:{servers.targets[0][1]}"
-            report.endpoints = time_endpoints(url, admin_key, size.repeats)
-            first, warm = asyncio.run(time_dashboard(url, admin_key, size.repeats))
-            report.dashboard_first_ms = first
-            report.dashboard_warm_p50_ms = statistics.median(warm)
-            report.dashboard_warm_p95_ms = _percentile(warm, 0.95)
-            print(
-                f"  dashboard data: first load {first:.0f} ms, warm p50 "
-                f"{report.dashboard_warm_p50_ms:.0f} ms, p95 {report.dashboard_warm_p95_ms:.0f} ms",
-                flush=True,
-            )
-            alone, together, loads = asyncio.run(
-                ingest_rates(servers, url, submit_key, admin_key, size.ingest_seconds, interval)
-            )
-            report.ingest_alone_per_s = alone
-            report.ingest_with_dashboard_per_s = together
-            report.dashboard_loads_during_ingest = len(loads)
-            report.expected_loads = max(1, int(size.ingest_seconds / interval / 2))
-            report.dashboard_ms_during_ingest_p95 = _percentile(loads, 0.95) if loads else 0.0
-            print(
-                f"  ingest alone {alone:.0f}/s, with the dashboard reloading every {interval:g} s "
-                f"{together:.0f}/s ({together / alone:.0%}); {len(loads)} dashboard loads, p95 "
-                f"{report.dashboard_ms_during_ingest_p95:.0f} ms",
-                flush=True,
-            )
+            try:
+                _measure(report, servers, size, submit_key, admin_key, interval)
+            except Exception:
+                print(f"receiver log:\n{servers.log_tail(60)}", flush=True)
+                raise
     return report
+
+
+def _measure(
+    report: DatabaseReport,
+    servers: RunningServers,
+    size: Size,
+    submit_key: str,
+    admin_key: str,
+    interval: float,
+) -> None:
+    url = f"http://{servers.targets[0][0]}:{servers.targets[0][1]}"
+    report.endpoints = time_endpoints(url, admin_key, size.repeats)
+    first, warm = asyncio.run(time_dashboard(url, admin_key, size.repeats))
+    report.dashboard_first_ms = first
+    report.dashboard_warm_p50_ms = statistics.median(warm)
+    report.dashboard_warm_p95_ms = _percentile(warm, 0.95)
+    print(
+        f"  dashboard data: first load {first:.0f} ms, warm p50 "
+        f"{report.dashboard_warm_p50_ms:.0f} ms, p95 {report.dashboard_warm_p95_ms:.0f} ms",
+        flush=True,
+    )
+    alone, together, loads = asyncio.run(
+        ingest_rates(servers, url, submit_key, admin_key, size.ingest_seconds, interval)
+    )
+    report.ingest_alone_per_s = alone
+    report.ingest_with_dashboard_per_s = together
+    report.dashboard_loads_during_ingest = len(loads)
+    report.expected_loads = max(1, int(size.ingest_seconds / interval / 2))
+    report.dashboard_ms_during_ingest_p95 = _percentile(loads, 0.95) if loads else 0.0
+    print(
+        f"  ingest alone {alone:.0f}/s, with the dashboard reloading every {interval:g} s "
+        f"{together:.0f}/s ({together / alone:.0%}); {len(loads)} dashboard loads, p95 "
+        f"{report.dashboard_ms_during_ingest_p95:.0f} ms",
+        flush=True,
+    )
 
 
 def verdicts(reports: Sequence[DatabaseReport]) -> list[tuple[str, bool, str]]:

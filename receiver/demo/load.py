@@ -1,8 +1,8 @@
 """`printernizer-receiver demo-data`: store the simulated world's submissions through the real ingest path.
 
 Every submission is validated by `decode_payload` and stored by `IngestService.store`, exactly as
-`POST /submit` does (so whatever ingest maintains — latest state, per-model breakdown, rollups — is
-filled too), with the simulated arrival time as `received_at`.
+`POST /submit` does (so whatever ingest maintains — latest state, per-model breakdown — is filled
+too), with the simulated arrival time as `received_at`; then the analytics rollups are built once.
 """
 
 import sys
@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from receiver.analytics.rollup_refresh import refresh_rollups
 from receiver.db.engine import create_engine
 from receiver.db.schema_version import ensure_schema
 from receiver.db.tables import submissions
@@ -108,6 +109,8 @@ async def fill_database(
             stored += len(arrivals)
             bar.update(week, f"week {week}/{config.weeks}, {stored} submissions")
         bar.finish()
+        # Build the analytics rollups now, so the dashboard's first load does not wait for them.
+        await refresh_rollups(database, datetime.now(UTC))
     finally:
         await engine.dispose()
     installations = sum(1 for item in world.installations if item.arrival < config.weeks)
