@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import STATE_ROW, lock_rollups
@@ -78,10 +78,12 @@ def changed_submissions(since: datetime | None, after: _Cursor | None, limit: in
     if since is not None:
         statement = statement.where(_s.received_at >= since)
     if after is not None:
+        # a row-value comparison: both databases walk the (received_at, id) index from there
         statement = statement.where(
-            or_(
-                _s.received_at > after.received_at,
-                and_(_s.received_at == after.received_at, _s.id > after.submission_id),
+            tuple_(_s.received_at, _s.id)
+            > tuple_(
+                literal(after.received_at, _s.received_at.type),
+                literal(after.submission_id, _s.id.type),
             )
         )
     return statement
