@@ -37,11 +37,11 @@ from receiver.ingest.validation import PeriodRules
 from receiver.installations.controller import erase_installation
 from receiver.installations.service import DeletionService
 from receiver.logs import configure_logging
+from receiver.reports.background import start_schedule, stop_schedule
 from receiver.security.client_address import ClientAddresses
 from receiver.security.client_limit import ClientRateLimiter, IngestQuota, NewInstallationLimiter
 from receiver.security.guards import require_admin_key
 from receiver.security.keys import KeyRing, generate_key
-from receiver.reports.background import start_schedule, stop_schedule
 from receiver.services import Services, provide_services
 
 log = structlog.get_logger("receiver")
