@@ -220,6 +220,7 @@ class DeliveryScheduler:
             await identities.clamp_waits(now + RETRY_MAX)
             await outbox.prune(now)
             await self._retry_deletions(now, everything=False)
+            self._identity = await identities.current()
             if self._identity is not None and self._rotate_yearly:
                 self._identity = await rotate_if_due(self.engine, self._identity, now)
             current = self._identity
