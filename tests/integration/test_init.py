@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import instance_id
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage import database_path
@@ -208,7 +209,10 @@ async def test_a_failing_store_makes_the_sensors_unavailable_instead_of_stale(
 
     monkeypatch.setattr(entry.runtime_data.engine, "week_summary", broken)
     await refresh(hass, entry)
-    assert not entry.runtime_data.coordinator.last_update_success
+    coordinator = entry.runtime_data.coordinator
+    assert not coordinator.last_update_success
+    assert isinstance(coordinator.last_exception, UpdateFailed)  # expected, not a crash
+    assert coordinator.last_exception.translation_key == "store_failed"
     assert sensor_state(hass, entry, "jobs_completed").state == "unavailable"
 
     monkeypatch.undo()
