@@ -1,9 +1,10 @@
 """A standing printer error is one error, also across a restart of Home Assistant."""
 
+import dataclasses
 from pathlib import Path
 
 from custom_components.printernizer_usage.engine.engine import UsageEngine
-from custom_components.printernizer_usage.engine.job_tracker import PrinterTracker
+from custom_components.printernizer_usage.engine.job_tracker import JobState, PrinterTracker
 from custom_components.printernizer_usage.engine.models import EventKind
 
 from .conftest import Clock
@@ -34,3 +35,9 @@ async def test_a_standing_error_is_not_counted_again_after_a_restart(
     errors = [e.error_code for e in again if e.kind is EventKind.PRINTER_ERROR]
     assert errors == [HMS_B]  # A still stands: the same error; B is new
     assert restored.job_open is False
+
+
+def test_a_snapshot_copies_every_field_of_the_job() -> None:
+    job = JobState(True, True, 1.0, 50.0, True, True, True, True, 3.5, True, ("old",))
+    assert {f.name for f in dataclasses.fields(JobState)} == set(job.as_dict())
+    assert job.with_errors(("new",)) == dataclasses.replace(job, active_errors=("new",))

@@ -88,6 +88,23 @@ class JobState:
     # not counted again after a restart (persisted even while no job is open).
     active_errors: tuple[str, ...] = ()
 
+    def with_errors(self, active_errors: tuple[str, ...]) -> JobState:
+        """A copy with these active error codes (written out: taken on every recorded event, and
+        `dataclasses.replace`/`copy.copy` cost several times more)."""
+        return JobState(
+            self.open,
+            self.paused,
+            self.baseline_progress,
+            self.max_progress,
+            self.finishing,
+            self.cancel,
+            self.failure,
+            self.error,
+            self.filament_m,
+            self.filament_is_estimate,
+            active_errors,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -173,7 +190,7 @@ class PrinterTracker:
 
     def snapshot(self) -> JobState:
         """The open job as it must survive a restart (a copy: every field is immutable)."""
-        return dataclasses.replace(self._job, active_errors=tuple(sorted(self._reading.errors)))
+        return self._job.with_errors(tuple(sorted(self._reading.errors)))
 
     # --- observations -----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ that turns phases into jobs is `job_tracker.PrinterTracker`.
 """
 
 import re
-from enum import Enum, auto
+from enum import IntEnum, auto
 
 UNKNOWN_MODEL = "unknown"
 
@@ -59,7 +59,7 @@ ELEGOO_MODELS = frozenset(
 _ELEGOO_BY_KEY = {re.sub(r"[^A-Z0-9]", "", name.upper()): name for name in ELEGOO_MODELS}
 
 
-class Phase(Enum):
+class Phase(IntEnum):  # IntEnum: hashed in C, looked up on every observation
     """Where a printer's job is, independent of the platform (docs/printers.md has the evidence)."""
 
     IDLE = auto()  # no job: closes an open one
