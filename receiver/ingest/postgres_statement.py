@@ -13,97 +13,94 @@ touched twice by the statement (all its CTEs see one snapshot). Two *simultaneou
 with different model sets could leave a row of the other; clients send a period one at a time.
 """
 
-from sqlalchemy import TextClause, text
+from typing import Any
 
-from receiver.ingest.repository import LATEST_STATE_COLUMNS, NEW_USAGE_COLUMNS
+from sqlalchemy import JSON, Boolean, Table, TextClause, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeEngine
 
-_TYPES = {
-    "installation_id": "varchar",
-    "secret_hash": "varchar",
-    "now": "timestamptz",
-    "period_start": "timestamptz",
-    "period_end": "timestamptz",
-    "schema_version": "varchar",
-    "app_version": "varchar",
-    "integration_version": "varchar",
-    "ha_version": "varchar",
-    "platform": "varchar",
-    "deployment_mode": "varchar",
-    "country_code": "varchar",
-    "data_source": "varchar",
-    "printer_count": "integer",
-    "job_count": "integer",
-    "jobs_ended_without_outcome": "integer",
-    "paused_hours": "double precision",
-    "filament_m": "double precision",
-    "active_printers": "integer",
-    "printer_type_counts": "json",
-    "aggregate": "json",
-    "week": "date",
-    "week_start": "date",
-    "model_usage": "json",
-    "model_errors": "json",
-    "window_start": "bigint",
-    "limit": "integer",
-    "may_create": "boolean",
+from receiver.db.tables import (
+    installations,
+    rate_limits,
+    submission_model_errors,
+    submission_models,
+    submissions,
+)
+from receiver.ingest.repository import LATEST_STATE_COLUMNS
+
+# Column lists and types come from receiver/db/tables.py; only the parameters that are not a column of
+# the same name are named here (`now` fills every received-at column, `period_end` the installation's
+# last period end).
+_POSTGRES = postgresql.dialect()  # type: ignore[no-untyped-call]
+_PARAMETER_OF_COLUMN = {
+    "first_received_at": "now",
+    "last_received_at": "now",
+    "received_at": "now",
+    "last_period_end": "period_end",
+}
+_OTHER_PARAMETERS: dict[str, TypeEngine[Any]] = {
+    "now": submissions.c.received_at.type,
+    "week": submission_models.c.week.type,
+    "model_usage": JSON(),
+    "model_errors": JSON(),
+    "window_start": rate_limits.c.window_start.type,
+    "limit": rate_limits.c.count.type,
+    "may_create": Boolean(),
 }
 
 
+def _sql_type(type_: TypeEngine[Any]) -> str:
+    """The PostgreSQL type of a column, without a length (a CAST to varchar(n) would truncate)."""
+    return type_.compile(dialect=_POSTGRES).split("(", 1)[0].lower()
+
+
+def _type_of(parameter: str) -> str:
+    if parameter in _OTHER_PARAMETERS:
+        return _sql_type(_OTHER_PARAMETERS[parameter])
+    for table in (submissions, installations):
+        if parameter in table.c:
+            return _sql_type(table.c[parameter].type)
+    raise KeyError(f"no type for parameter {parameter!r}")
+
+
 def _param(name: str) -> str:
-    return f"CAST(:{name} AS {_TYPES[name]})"
+    return f"CAST(:{name} AS {_type_of(name)})"
+
+
+def _values(table: Table) -> tuple[str, str]:
+    """Every column of `table` but a generated id, and the parameter for each."""
+    columns = [
+        column.name
+        for column in table.c
+        if not (column.primary_key and column.autoincrement is True)
+    ]
+    parameters = [_PARAMETER_OF_COLUMN.get(name, name) for name in columns]
+    return ", ".join(columns), ", ".join(_param(parameter) for parameter in parameters)
 
 
 def _installation_values() -> tuple[str, str]:
-    columns = {
-        "installation_id": "installation_id",
-        "secret_hash": "secret_hash",
-        "first_received_at": "now",
-        "last_received_at": "now",
-        "last_period_end": "period_end",
-        **{name: name for name in LATEST_STATE_COLUMNS},
-    }
-    return ", ".join(columns), ", ".join(_param(param) for param in columns.values())
+    return _values(installations)
 
 
 def _submission_values() -> tuple[str, str]:
-    columns = {
-        "installation_id": "installation_id",
-        "period_start": "period_start",
-        "period_end": "period_end",
-        "week_start": "week_start",
-        "received_at": "now",
-        "schema_version": "schema_version",
-        "country_code": "country_code",
-        "deployment_mode": "deployment_mode",
-        "data_source": "data_source",
-        "printer_count": "printer_count",
-        "job_count": "job_count",
-        "aggregate": "aggregate",
-        **{name: name for name in NEW_USAGE_COLUMNS},
+    return _values(submissions)
+
+
+def _breakdown(
+    table: Table, parameter: str, keys: tuple[str, ...]
+) -> tuple[str, str, tuple[str, ...], dict[str, str]]:
+    values = {
+        column.name: _sql_type(column.type)
+        for column in table.c
+        if column.name not in ("submission_id", "week", *keys)
     }
-    return ", ".join(columns), ", ".join(_param(param) for param in columns.values())
+    return table.name, parameter, keys, values
 
 
 # (table, JSON parameter, key columns, value columns with their types)
 _BREAKDOWNS = (
-    (
-        "submission_models",
-        "model_usage",
-        ("family", "model"),
-        {
-            "printers": "integer",
-            "active_printers": "integer",
-            "jobs_started": "integer",
-            "jobs_completed": "integer",
-            "jobs_failed": "integer",
-            "jobs_cancelled": "integer",
-            "jobs_ended_without_outcome": "integer",
-            "print_centihours": "integer",
-            "paused_centihours": "integer",
-            "filament_cm": "integer",
-        },
-    ),
-    ("submission_model_errors", "model_errors", ("family", "model", "code"), {"count": "integer"}),
+    _breakdown(submission_models, "model_usage", ("family", "model")),
+    _breakdown(submission_model_errors, "model_errors", ("family", "model", "code")),
 )
 
 

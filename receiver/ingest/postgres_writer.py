@@ -125,8 +125,10 @@ class PostgresIngestWriter:
 
     async def close(self) -> None:
         """Drain: every queued submission is written and answered before the pool closes."""
-        while self._writers:
-            await asyncio.gather(*self._writers, return_exceptions=True)
+        # (not `while self._writers`: a finished task leaves the set only in a done callback, and
+        # awaiting finished tasks never yields to the loop that would run it)
+        while pending := [task for task in self._writers if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
 
