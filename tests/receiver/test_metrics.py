@@ -74,7 +74,9 @@ async def test_outcomes_are_counted_and_metrics_need_an_admin_key(database_url: 
     assert "receiver_limiter_entries" in after
 
 
-def test_two_workers_report_their_sum(database_url: str, tmp_path: Path) -> None:
+def test_two_workers_report_their_sum(tmp_path: Path) -> None:
+    """Multiprocess metrics do not depend on the database: SQLite only."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'receiver.db'}"
     with run_receiver(database_url, tmp_path, server_env(), workers=2) as receiver:
         with httpx.Client(timeout=30) as http:
             for _ in range(20):
