@@ -326,7 +326,8 @@ def test_generated_data_covers_the_cases_that_matter() -> None:
     weeks = Counter(
         (p["installation"]["installation_id"], monday_of_middle(p)) for p in with_breakdown
     )
-    assert max(weeks.values()) == 1  # 1.1 windows are whole ISO weeks: one per installation and week
+    # 1.1 windows are whole ISO weeks: one per installation and week
+    assert max(weeks.values()) == 1
     decided = [
         i["jobs_completed"] + i["jobs_failed"] + i["jobs_cancelled"]
         for p in with_breakdown
