@@ -58,11 +58,14 @@ class _Cursor:
     submission_id: int
 
 
-def changed_submissions(since: datetime | None, after: _Cursor | None, limit: int) -> Any:
-    """Submissions that would change the rollups, oldest received first (keyset pagination)."""
+def changed_submissions(
+    since: datetime | None, until: datetime, after: _Cursor | None, limit: int
+) -> Any:
+    """Submissions received before `until` that would change the rollups, oldest received first
+    (keyset pagination); `replaces`: their week already has a rollup row."""
     counted = and_(_w.installation_id == _s.installation_id, _w.week == _s.week_start)
     statement = (
-        select(*SOURCE_COLUMNS)
+        select(*SOURCE_COLUMNS, _w.installation_id.is_not(None).label("replaces"))
         .select_from(submissions.outerjoin(installation_weeks, counted))
         .where(
             or_(
@@ -72,6 +75,8 @@ def changed_submissions(since: datetime | None, after: _Cursor | None, limit: in
                 and_(_s.id == _w.submission_id, _s.received_at != _w.received_at),
             )
         )
+        # what arrives during the refresh is left to the next one (never chasing a steady ingest)
+        .where(_s.received_at < until)
         .order_by(_s.received_at, _s.id)
         .limit(limit)
     )
@@ -89,7 +94,11 @@ def changed_submissions(since: datetime | None, after: _Cursor | None, limit: in
     return statement
 
 
-async def _write_counted(connection: AsyncConnection, rollups: list[WeekRollup]) -> None:
+async def _write_counted(
+    connection: AsyncConnection, rollups: list[WeekRollup], existing: set[tuple[str, Any]]
+) -> None:
+    """Write the counted rows; the child rows of `existing` keys (weeks that had a counted
+    submission before) are replaced, the others only inserted."""
     dialect = connection.dialect.name
     statement = upsert(installation_weeks, dialect)
     replaced = {
@@ -103,15 +112,16 @@ async def _write_counted(connection: AsyncConnection, rollups: list[WeekRollup])
         ),
         [rollup.row for rollup in rollups],
     )
-    keys = [{"key_id": r.installation_id, "key_week": r.week} for r in rollups]
+    keys = [{"key_id": r.installation_id, "key_week": r.week} for r in rollups if r.key in existing]
     for table in CHILD_TABLES:
-        await connection.execute(
-            delete(table).where(
-                table.c.installation_id == bindparam("key_id"),
-                table.c.week == bindparam("key_week"),
-            ),
-            keys,
-        )
+        if keys:
+            await connection.execute(
+                delete(table).where(
+                    table.c.installation_id == bindparam("key_id"),
+                    table.c.week == bindparam("key_week"),
+                ),
+                keys,
+            )
         rows = [
             row
             for rollup in rollups
@@ -152,13 +162,21 @@ async def _widen_spans(connection: AsyncConnection, rollups: list[WeekRollup]) -
 
 
 async def _refresh_page(
-    connection: AsyncConnection, since: datetime | None, after: _Cursor | None, limit: int
+    connection: AsyncConnection,
+    since: datetime | None,
+    until: datetime,
+    after: _Cursor | None,
+    limit: int,
 ) -> tuple[int, _Cursor | None]:
     await lock_rollups(connection)
-    rows = (await connection.execute(changed_submissions(since, after, limit))).mappings().all()
+    statement = changed_submissions(since, until, after, limit)
+    rows = (await connection.execute(statement)).mappings().all()
     if not rows:
         return 0, None
-    await _write_counted(connection, counted_per_week([week_rollup(dict(row)) for row in rows]))
+    existing = {(str(row["installation_id"]), row["week_start"]) for row in rows if row["replaces"]}
+    await _write_counted(
+        connection, counted_per_week([week_rollup(dict(row)) for row in rows]), existing
+    )
     last = rows[-1]
     return len(rows), _Cursor(last["received_at"], int(last["id"]))
 
@@ -177,8 +195,8 @@ async def _set_watermark(connection: AsyncConnection, watermark: datetime) -> No
 
 
 async def refresh_rollups(database: Database, now: datetime, page_size: int = PAGE_SIZE) -> int:
-    """Bring the rollups up to date with the submissions received until `now`; returns how many
-    submissions were (re)read."""
+    """Bring the rollups up to date with the submissions received before `now` (the next refresh
+    starts a margin before it); returns how many submissions were (re)read."""
     watermark = await database.read(_watermark)
     since = None if watermark is None else watermark - MARGIN
     after: _Cursor | None = None
@@ -188,7 +206,7 @@ async def refresh_rollups(database: Database, now: datetime, page_size: int = PA
         async def page(
             connection: AsyncConnection, after: _Cursor | None = after
         ) -> tuple[int, _Cursor | None]:
-            return await _refresh_page(connection, since, after, page_size)
+            return await _refresh_page(connection, since, now, after, page_size)
 
         count, after = await database.write(page)
         total += count
