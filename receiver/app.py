@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 
 from receiver import __version__, metrics, openapi
+from receiver.analytics.background import start_refresh, stop_refresh
 from receiver.analytics.controller import stats_summary
 from receiver.analytics.export_aggregates_controller import ExportController
 from receiver.analytics.export_controller import stats_export
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = create_engine(settings.database_url, settings.database_pool_size)
         writer: PostgresIngestWriter | None = None
         schedule: asyncio.Task[None] | None = None
+        refresh: asyncio.Task[None] | None = None
         try:
             await ensure_schema(engine, may_upgrade=settings.is_development)
             database = Database(engine)
@@ -115,10 +117,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 period_rules=period_rules(settings),
             )
             schedule = start_schedule(app.state.services)
+            refresh = start_refresh(app.state.services)
             log.info("receiver_started", environment=settings.environment, version=__version__)
             yield
         finally:
             await stop_schedule(schedule)
+            await stop_refresh(refresh)
             if writer is not None:
                 await writer.close()
             await engine.dispose()

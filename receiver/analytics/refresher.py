@@ -7,12 +7,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import lock_rollups
 from receiver.analytics.rollup_refresh import refresh_rollups
 from receiver.analytics.summaries import refresh_window, window_is_stale
 from receiver.db.transactions import Database
+
+log = structlog.get_logger("receiver.analytics")
 
 
 class RollupRefresher:
@@ -57,3 +60,14 @@ class RollupRefresher:
         if await self.database.read(stale):
             async with self._lock:
                 await self.database.write(recompute)
+
+    async def run(self, default_until: Callable[[], date]) -> None:
+        """Refresh every interval in the background (and the window the dashboard opens with), so
+        answers rarely wait for a refresh; errors are retried at the next round."""
+        while True:
+            try:
+                await self.ensure_fresh(force=True)
+                await self.ensure_window(default_until())
+            except Exception as error:  # e.g. the database is down: try again next round
+                log.warning("rollup_refresh_failed", error=type(error).__name__)
+            await asyncio.sleep(self.min_interval_seconds)

@@ -4,10 +4,13 @@ runs at most once per interval and never twice at the same time."""
 
 import asyncio
 import copy
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,7 +25,9 @@ from receiver.db.transactions import Database
 from receiver.ingest.weeks import attributed_week
 from receiver.installations.repository import erase
 from receiver.retention import purge
-from tests.receiver.analytics_world import FARM
+from tests.receiver.analytics_world import ENV, FARM, generate, submit_all
+from tests.receiver.conftest import query, server_env
+from tests.receiver_server import run_receiver
 
 MONDAY = date(2026, 11, 2)
 
@@ -201,3 +206,23 @@ async def test_the_refresher_runs_once_per_interval_and_never_twice_at_once(
     clock[0] += 11
     await refresher.ensure_fresh()
     assert len(calls) == 3
+
+
+def test_the_server_refreshes_the_rollups_in_the_background(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = generate(9, installations=3, weeks=2)
+    env = server_env(**{**ENV, "RECEIVER_ROLLUP_INTERVAL_SECONDS": "1"})
+    with (
+        run_receiver(database_url, tmp_path, env) as receiver,
+        httpx.Client(timeout=60) as http,
+    ):
+        submit_all(http, receiver.url, world)
+        deadline = time.monotonic() + 30
+        rolled: list[tuple[Any, ...]] = []
+        while time.monotonic() < deadline and not rolled:
+            time.sleep(0.5)  # no analytics request: only the background task can fill them
+            rolled = asyncio.run(
+                query(database_url, "SELECT installation_id FROM installation_weeks")
+            )
+    assert {row[0] for row in rolled} == {i for i, _ in world.sent}
