@@ -111,7 +111,9 @@ class Page:
     def goto(self, url: str, timeout: float = 30.0) -> str:
         """Navigate and wait for the page (after redirects) to load; returns its URL."""
         self.call("Page.navigate", url=url)
-        self.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'", timeout)
+        self.wait_for(
+            "document.readyState === 'complete' && location.href !== 'about:blank'", timeout
+        )
         href: str = self.evaluate("location.href")
         return href
 
@@ -125,7 +127,9 @@ class Page:
         path.write_bytes(base64.b64decode(data["data"]))
         return path
 
-    def viewport(self, width: int, height: int, *, mobile: bool = False, dark: bool = False) -> None:
+    def viewport(
+        self, width: int, height: int, *, mobile: bool = False, dark: bool = False
+    ) -> None:
         self.call(
             "Emulation.setDeviceMetricsOverride",
             width=width,
