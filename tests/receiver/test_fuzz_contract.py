@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -84,6 +85,7 @@ def test_fuzzing_finds_no_server_error_and_no_drift(database_url: str, tmp_path:
         stored_ids: set[str] = set()
         calls: dict[tuple[str, str], int] = {}
         for result in schema.get_all_operations():
+            assert isinstance(result, Ok), result
             operation = result.ok()
             key = (operation.method.upper(), operation.path)
             if key in OPERATIONS:
