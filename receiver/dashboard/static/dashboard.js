@@ -512,7 +512,7 @@
         return tr;
       }),
     );
-    if (!models.length) return empty("reliability", "No per-model job outcomes in this range (integration 0.8.0 and later send them).");
+    if (!models.length) return empty("reliability", "No per-model job outcomes in this range (sent by integrations whose payloads carry usage_by_model).");
     const shown = models.slice(0, 15);
     const low = Math.max(0, Math.floor(Math.min(...shown.map((m) => m.success_rate_95.low * 100)) / 5) * 5 - 5);
     draw("reliability", {
