@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import structlog
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
@@ -149,17 +149,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             submit,
             erase_installation,
-            metrics_endpoint,
-            stats_summary,
-            stats_export,
-            stats_reliability,
-            StatsController,
-            ExportController,
+            # every admin route (/stats/…, /metrics): the admin limit per address, then an admin key
+            Router(
+                "/",
+                route_handlers=[
+                    metrics_endpoint,
+                    stats_summary,
+                    stats_export,
+                    stats_reliability,
+                    StatsController,
+                    ExportController,
+                ],
+                guards=[require_admin_key],
+            ),
             PublicStatsController,
             *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],
-        guards=[require_admin_key],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[metrics.timing_middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
