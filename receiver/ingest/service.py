@@ -133,6 +133,7 @@ class IngestService:
         self.is_postgres = database.dialect_name == "postgresql"
         self.statements = None if self.is_postgres else repository.IngestStatements()
         self.postgres_writer = postgres_writer
+        self._owned_writer: PostgresIngestWriter | None = None
         self.dry_run = dry_run  # benchmarks only: everything up to the database write
         # (`is None`: an empty limiter has len() 0 and is falsy)
         self.new_installations = (
@@ -181,9 +182,8 @@ class IngestService:
         if self.dry_run:
             return Outcome(owner_ok=True, known=True, counted=True, stored=True, replaced=False)
         if self.is_postgres:
-            if self.postgres_writer is None:
-                raise RuntimeError("PostgreSQL ingest needs a PostgresIngestWriter (see app.py)")
-            return await self.postgres_writer.ingest(
+            writer = self.postgres_writer or await self._own_writer()
+            return await writer.ingest(
                 _statement_parameters(
                     latest,
                     submission,
@@ -196,6 +196,22 @@ class IngestService:
         return await self._store_in_one_transaction(
             latest, submission, breakdown, window_start, may_create
         )
+
+    async def _own_writer(self) -> PostgresIngestWriter:
+        """Scripts (demo-data) that build the service without a writer get a small one of their
+        own on PostgreSQL: still the one ingest path. `close()` closes it."""
+        writer = PostgresIngestWriter(
+            self.database.engine.url.render_as_string(hide_password=False), pool_size=2
+        )
+        await writer.open()
+        self.postgres_writer = self._owned_writer = writer
+        return writer
+
+    async def close(self) -> None:
+        """Close a writer this service opened itself (never the server's)."""
+        if self._owned_writer is not None:
+            await self._owned_writer.close()
+            self._owned_writer = self.postgres_writer = None
 
     async def _store_in_one_transaction(
         self,
