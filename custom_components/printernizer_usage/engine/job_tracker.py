@@ -49,11 +49,6 @@ def is_bambu_cancel_code(code: object) -> bool:
     return re.sub(r"[^0-9A-F]", "", str(code or "").upper()) in _CANCEL_CODES
 
 
-BAMBU_OUTCOME_EVENTS = {
-    "event_print_finished": "completed",
-    "event_print_failed": "failed",
-    "event_print_canceled": "cancel",
-}
 _OUTCOME_EVENT = {
     "completed": EventKind.JOB_COMPLETED,
     "failed": EventKind.JOB_FAILED,

@@ -80,7 +80,6 @@ class Phase(IntEnum):  # IntEnum: hashed in C, looked up on every observation
 ACTIVE = frozenset(
     {Phase.STARTING, Phase.PRINTING, Phase.PAUSED, Phase.FINISHING, Phase.CANCELLING}
 )
-OUTCOME_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED})
 _DISCONNECTED_VALUES = frozenset({"unavailable", "offline"})
 
 # ha-bambulab (pybambu `gcode_state`, lower-cased by the `print_status` sensor).
