@@ -9,7 +9,8 @@
 
 Every POST must come from the dashboard's own origin and carry its CSRF token. Sign-in attempts count
 in the per-address limit of unauthenticated requests (RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE), as a
-refused key does anywhere. One page load asks about a dozen endpoints: those inner requests carry no
+refused key does anywhere, and in the admin limit (RECEIVER_ADMIN_RATE_LIMIT_PER_MINUTE), as an admin
+API call does; a refused key is logged with the route and the reason, never the address or the key. One page load asks about a dozen endpoints: those inner requests carry no
 client address (the per-address limit of admin API callers would stop a second refresh within a
 minute); each session instead has its own limit, `DASHBOARD_REQUESTS_PER_MINUTE`.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import parse_qs
 
+import structlog
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import Parameter
@@ -31,6 +33,8 @@ from receiver.errors import ApiError, error_response
 from receiver.security.client_limit import ClientRateLimiter
 from receiver.security.keys import KEY_HEADER, Capability
 from receiver.services import client_address, services_of
+
+log = structlog.get_logger("receiver.security")
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -173,7 +177,15 @@ async def sign_in_page(request: Request[Any, Any, Any]) -> Response[Any]:
 async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     if not _from_this_origin(request):
         return _refused("Sign-in must come from the dashboard's own page.")
-    services_of(request).client_limiter.hit(client_address(request), authenticated=False)
+    services = services_of(request)
+    client = client_address(request)
+    services.client_limiter.hit(client, authenticated=False)
+    try:
+        services.admin_limiter.hit(client)
+    except ApiError as limited:
+        page = _sign_in_page(request, "Too many sign-in attempts; please wait a minute.", 429)
+        page.headers.update(limited.headers)
+        return page
     form = await _form(request)
     if not sessions.sign_in_token_matches(
         request.cookies.get(sessions.SIGN_IN_COOKIE), form.get("csrf_token")
@@ -181,8 +193,9 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
         return _sign_in_page(request, "The sign-in form expired; please try again.", 403)
     key = form.get("admin_key", "").strip()
     try:
-        services_of(request).keys.require(key, Capability.ADMIN)
+        services.keys.require(key, Capability.ADMIN)
     except ApiError as error:
+        log.warning("admin_key_refused", route="/dashboard/sign-in", reason=error.code)
         message = (
             "This key may not read the statistics (a submit key?)."
             if error.status == 403

@@ -36,6 +36,7 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(
             url,
             json_serializer=_json,
+            json_deserializer=msgspec.json.decode,
             hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             pool_size=pool_size,
@@ -46,6 +47,7 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         json_serializer=_json,
+        json_deserializer=msgspec.json.decode,
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=0,

@@ -317,6 +317,27 @@ def test_sign_in_attempts_count_in_the_per_address_limit(tmp_path: Path) -> None
         assert statuses == [401, 401, 401, 429]
 
 
+def test_sign_in_attempts_count_in_the_admin_limit_and_refusals_are_logged_without_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = _app(tmp_path, RECEIVER_ADMIN_RATE_LIMIT_PER_MINUTE="3")
+    with TestClient(app, base_url=BASE) as limited:
+        guessed = "guess-0123456789abcdef-0123456789"
+        statuses = [_sign_in(limited, key=guessed).status_code for _ in range(3)]
+        assert statuses == [401, 401, 401]
+        refused = _sign_in(limited)  # even the right key waits: the address used its admin budget
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+        assert "Too many sign-in attempts" in refused.text
+        assert sessions.SESSION_COOKIE not in limited.cookies
+    log = capsys.readouterr().err
+    refusals = [line for line in log.splitlines() if "admin_key_refused" in line]
+    assert len(refusals) == 3
+    assert all('"/dashboard/sign-in"' in line for line in refusals)
+    assert guessed not in log
+    assert "testclient" not in log
+
+
 def test_a_page_load_is_not_stopped_by_the_admin_api_limit_but_a_session_has_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
