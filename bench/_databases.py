@@ -1,6 +1,7 @@
 """Throwaway databases for the benchmark and direct row counts."""
 
 import asyncio
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -71,15 +72,20 @@ def postgres_unavailable_reason() -> str | None:
 
 
 @contextmanager
-def sqlite_database(workdir: Path) -> Iterator[BenchDatabase]:
+def sqlite_database(workdir: Path, copy_of: Path | None = None) -> Iterator[BenchDatabase]:
+    """A new SQLite file in `workdir` (a copy of `copy_of` when given)."""
     path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
+    if copy_of is not None:
+        shutil.copyfile(copy_of, path)
     yield BenchDatabase("sqlite", f"sqlite+aiosqlite:///{path}", sqlite_path=path)
 
 
 @contextmanager
-def postgres_database() -> Iterator[BenchDatabase]:
+def postgres_database(template: str | None = None) -> Iterator[BenchDatabase]:
+    """A throwaway database (a copy of the template database `template` when given), dropped after."""
     name = f"bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    copied = f' TEMPLATE "{template}"' if template is not None else ""
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"{copied}'))
     try:
         yield BenchDatabase(
             "postgresql",

@@ -29,8 +29,8 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ from bench._databases import (
 )
 from bench._load import run_load
 from bench._payloads import build_submit_requests
+from bench._seed_cache import SQLITE_SEEDS, keep_seed, seed_figures, seed_names
 from bench._servers import ROOT, RunningServers, run_servers
 from receiver.analytics.rollup_refresh import refresh_rollups
 from receiver.db.engine import create_engine
@@ -135,6 +136,7 @@ class SeedResult:
     generate_s: float = 0.0
     load_s: float = 0.0
     refresh_s: float = 0.0
+    reused: str = ""  # "", "raw" (rollups rebuilt) or "rolled" (used as kept)
 
 
 @dataclass
@@ -160,6 +162,8 @@ class DatabaseReport:
     dashboard_loads_during_ingest: int = 0
     expected_loads: int = 1  # half of what the refresh interval allows during the ingest run
     dashboard_ms_during_ingest_p95: float = 0.0
+    load_average: str = ""  # /proc/loadavg (1, 5, 15 minutes) before the measurements
+    load_average_after: str = ""
 
 
 def _percentile(values: Sequence[float], share: float) -> float:
@@ -218,17 +222,30 @@ class _SqliteWriter(_Writer):
         self.engine.dispose()
 
 
+def generator_parameters(installation_count: int) -> dict[str, Any]:
+    """What the generated rows depend on (with the world's source: bench/_seed_cache.py)."""
+    return {
+        "installations": installation_count,
+        "weeks": WEEKS,
+        "seed": 10,
+        "churn_share": CHURN_SHARE,
+        "mean_life_weeks": MEAN_LIFE_WEEKS,
+    }
+
+
 async def seed(database: BenchDatabase, installation_count: int) -> SeedResult:
-    """Fill `database` with the demo world at this size; returns counts and timings."""
+    """Fill `database` with the demo world at this size (no rollups yet); returns counts and timings."""
     result = SeedResult()
     engine = create_engine(database.url, pool_size=2)
     await ensure_schema(engine, may_upgrade=True)
+    await engine.dispose()
+    parameters = generator_parameters(installation_count)
     config = DemoConfig(
-        installations=installation_count,
-        weeks=WEEKS,
-        seed=10,
-        churn_share=CHURN_SHARE,
-        mean_life_weeks=MEAN_LIFE_WEEKS,
+        installations=parameters["installations"],
+        weeks=parameters["weeks"],
+        seed=parameters["seed"],
+        churn_share=parameters["churn_share"],
+        mean_life_weeks=parameters["mean_life_weeks"],
     )
     connection = (
         await asyncpg.connect(database.postgres_dsn) if database.postgres_dsn is not None else None
@@ -300,21 +317,63 @@ async def seed(database: BenchDatabase, installation_count: int) -> SeedResult:
         result.generate_s = time.monotonic() - started - result.load_s
         result.submissions = next_id
         result.installations = len(latest)
-        refresh_started = time.monotonic()
-        await refresh_rollups(Database(engine), datetime.now(UTC))
-        result.refresh_s = time.monotonic() - refresh_started
-        if connection is not None:
-            await connection.execute("ANALYZE")
-        else:
-            writer_engine = sqlalchemy.create_engine(database.url.replace("+aiosqlite", ""))
-            with writer_engine.begin() as sync:
-                sync.execute(sqlalchemy.text("ANALYZE"))
-            writer_engine.dispose()
     finally:
         if connection is not None:
             await connection.close()
-        await engine.dispose()
     return result
+
+
+async def build_rollups(database: BenchDatabase) -> float:
+    """Bring the schema up to date (a kept seed may be older), build the rollups with the receiver's
+    own incremental refresh, ANALYZE; returns the seconds the rollups took."""
+    engine = create_engine(database.url, pool_size=2)
+    try:
+        await ensure_schema(engine, may_upgrade=True)
+        started = time.monotonic()
+        await refresh_rollups(Database(engine), datetime.now(UTC))
+        elapsed = time.monotonic() - started
+        async with engine.begin() as connection:
+            await connection.execute(sqlalchemy.text("ANALYZE"))
+    finally:
+        await engine.dispose()
+    return elapsed
+
+
+def prepared_database(
+    stack: ExitStack, kind: str, installation_count: int, workdir: Path, reuse: bool
+) -> tuple[BenchDatabase, SeedResult]:
+    """A seeded database with its rollups built: from a kept seed when `reuse` finds one (the rolled
+    seed as it is; the raw seed with its rollups rebuilt and timed), otherwise seeded from scratch.
+    With `reuse`, what was built is kept for the next run (bench/_seed_cache.py)."""
+    names = seed_names(kind, generator_parameters(installation_count))
+    rolled = seed_figures(kind, names.rolled) if reuse else None
+    raw = seed_figures(kind, names.raw) if reuse and rolled is None else None
+    source = names.rolled if rolled is not None else names.raw if raw is not None else None
+    if kind == "postgresql":
+        database = stack.enter_context(postgres_database(template=source))
+    else:
+        copy_of = SQLITE_SEEDS / f"{source}.db" if source is not None else None
+        database = stack.enter_context(sqlite_database(workdir, copy_of=copy_of))
+    if rolled is not None:
+        print(f"  reusing the rolled seed {names.rolled}", flush=True)
+        result = SeedResult(**rolled)
+        result.reused = "rolled"
+        return database, result
+    if raw is not None:
+        print(f"  reusing the raw seed {names.raw}; building the rollups", flush=True)
+        result = SeedResult(**raw)
+        result.reused = "raw"
+    else:
+        print(
+            f"# {kind}: seeding {installation_count} installations over {WEEKS} weeks", flush=True
+        )
+        result = asyncio.run(seed(database, installation_count))
+        if reuse:
+            keep_seed(database, names.raw, asdict(result))
+    result.refresh_s = asyncio.run(build_rollups(database))
+    if reuse:
+        keep_seed(database, names.rolled, {**asdict(result), "reused": ""})
+    return database, result
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -425,18 +484,26 @@ async def ingest_rates(
 # -- the run ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _database(kind: str, workdir: Path) -> Iterator[BenchDatabase]:
-    if kind == "postgresql":
-        with postgres_database() as database:
-            yield database
-    else:
-        with sqlite_database(workdir) as database:
-            yield database
+def keep_raw_seed(kind: str, installation_count: int, workdir: Path) -> None:
+    """`--seed-only`: make sure the raw seed of this size is kept (no rollups, no measurements)."""
+    names = seed_names(kind, generator_parameters(installation_count))
+    if seed_figures(kind, names.raw) is not None:
+        print(f"  {kind}: the raw seed {names.raw} is already kept", flush=True)
+        return
+    with ExitStack() as stack:
+        database = stack.enter_context(
+            postgres_database() if kind == "postgresql" else sqlite_database(workdir)
+        )
+        print(
+            f"# {kind}: seeding {installation_count} installations over {WEEKS} weeks", flush=True
+        )
+        result = asyncio.run(seed(database, installation_count))
+        keep_seed(database, names.raw, asdict(result))
+        print(f"  kept as {names.raw}: {result}", flush=True)
 
 
 def bench_database(
-    kind: str, installation_count: int, size: Size, workdir: Path, interval: float
+    kind: str, installation_count: int, size: Size, workdir: Path, interval: float, reuse: bool
 ) -> DatabaseReport:
     submit_key, admin_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     env = {
@@ -450,25 +517,28 @@ def bench_database(
         "RECEIVER_INGEST_QUOTA_PER_HOUR": "0",
         "RECEIVER_LOG_LEVEL": "WARNING",
     }
-    with _database(kind, workdir) as database:
-        print(
-            f"# {kind}: seeding {installation_count} installations over {WEEKS} weeks", flush=True
-        )
-        seeded = asyncio.run(seed(database, installation_count))
+    with ExitStack() as stack:
+        database, seeded = prepared_database(stack, kind, installation_count, workdir, reuse)
         print(
             f"  {seeded.submissions} submissions, {seeded.model_rows} model rows from "
             f"{seeded.installations} installations: generated in {seeded.generate_s:.0f} s, loaded "
-            f"in {seeded.load_s:.0f} s, rollups built in {seeded.refresh_s:.0f} s",
+            f"in {seeded.load_s:.0f} s, rollups built in {seeded.refresh_s:.0f} s"
+            + (f" (reused the {seeded.reused} seed)" if seeded.reused else ""),
             flush=True,
         )
-        report = DatabaseReport(kind=kind, seed=seeded)
+        report = DatabaseReport(kind=kind, seed=seeded, load_average=_load_average())
         with run_servers(1, {**env, "RECEIVER_DATABASE_URL": database.url}, workdir) as servers:
             try:
                 _measure(report, servers, size, submit_key, admin_key, interval)
             except Exception:
                 print(f"receiver log:\n{servers.log_tail(60)}", flush=True)
                 raise
+        report.load_average_after = _load_average()
     return report
+
+
+def _load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _measure(
@@ -480,6 +550,7 @@ def _measure(
     interval: float,
 ) -> None:
     url = f"http://{servers.targets[0][0]}:{servers.targets[0][1]}"
+    print(f"  load average before the measurements: {report.load_average}", flush=True)
     report.endpoints = time_endpoints(url, admin_key, size.repeats)
     first, warm = asyncio.run(time_dashboard(url, admin_key, size.repeats))
     report.dashboard_first_ms = first
@@ -548,6 +619,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--databases", default="postgresql,sqlite")
     parser.add_argument("--installations", type=int, help="PostgreSQL size (overrides the profile)")
     parser.add_argument(
+        "--reuse-seed",
+        action="store_true",
+        help="keep the seeded databases (PostgreSQL templates, SQLite files) and reuse them; "
+        "rollups are rebuilt when their definition changed (bench/_seed_cache.py)",
+    )
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="only generate and keep the raw seeds for --reuse-seed (no rollups, no measurements)",
+    )
+    parser.add_argument(
         "--refresh-interval", type=float, default=2.0, help="seconds between dashboard loads"
     )
     return parser.parse_args(argv)
@@ -568,7 +650,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if kind == "postgresql"
                 else size.sqlite_installations
             )
-            reports.append(bench_database(kind, count, size, Path(workdir), args.refresh_interval))
+            if args.seed_only:
+                keep_raw_seed(kind, count, Path(workdir))
+                continue
+            reports.append(
+                bench_database(
+                    kind, count, size, Path(workdir), args.refresh_interval, args.reuse_seed
+                )
+            )
+    if args.seed_only:
+        return
     print("\nTargets")
     for name, passed, detail in verdicts(reports):
         print(f"  {'PASS' if passed else 'MISS'}  {name}: {detail}")

@@ -35,6 +35,6 @@ async def stats_reliability(
     services.keys.require(request.headers.get(KEY_HEADER), Capability.ADMIN)
     weeks = week_range(since_week, until_week, datetime.now(UTC))
     return Response(
-        msgspec.json.encode(await services.analytics.reliability(weeks)),
+        msgspec.json.encode(await services.stats.reliability(weeks)),
         media_type=MediaType.JSON,
     )

@@ -7,8 +7,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.export import EXPORTED_COLUMNS, ExportFilter
-from receiver.analytics.reliability import WeekRange, reliability_answer
-from receiver.analytics.reliability_sql import reliability_sums
 from receiver.analytics.summary import summary
 from receiver.db.tables import installations, submissions
 from receiver.db.transactions import Database
@@ -36,12 +34,6 @@ class AnalyticsRepository:
                 )
             ).mappings()
             return summary(int(count), [dict(row) for row in rows])
-
-        return await self.database.read(work)
-
-    async def reliability(self, weeks: WeekRange) -> dict[str, Any]:
-        async def work(connection: AsyncConnection) -> dict[str, Any]:
-            return reliability_answer(weeks, *await reliability_sums(connection, weeks))
 
         return await self.database.read(work)
 

@@ -10,13 +10,15 @@ from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import lock_rollups
-from receiver.analytics.summaries import mark_dirty_where
+from receiver.analytics.summaries import mark_dirty, mark_dirty_where
 from receiver.db.tables import (
     installation_spans,
     installation_week_errors,
     installation_week_features,
+    installation_week_models,
     installation_week_printers,
     installation_weeks,
+    submissions,
 )
 
 WEEK_TABLES = (
@@ -30,15 +32,20 @@ WEEK_TABLES = (
 async def erase_installation_rollups(connection: AsyncConnection, installation_id: str) -> None:
     await lock_rollups(connection)
     await mark_dirty_where(connection, installation_weeks.c.installation_id == installation_id)
-    for table in (*WEEK_TABLES, installation_spans):
+    for table in (*WEEK_TABLES, installation_week_models, installation_spans):
         await connection.execute(delete(table).where(table.c.installation_id == installation_id))
 
 
 async def purge_rollups(connection: AsyncConnection, cutoff: datetime) -> None:
     """Forget the weeks whose counted submission ended before `cutoff` (purge deletes it, and all
-    other submissions of that week end earlier still), and the spans left without any week."""
+    other submissions of that week end earlier still), and the spans left without any week. The
+    model rollups of those weeks (installation_week_models) are replaced when the dirty weeks are
+    recomputed, which also marks the weeks after them whose previous week changed."""
     await lock_rollups(connection)
     await mark_dirty_where(connection, installation_weeks.c.period_end < cutoff)
+    # weeks that keep a counted submission but lose an earlier window (stored-submission counts)
+    purged_weeks = select(submissions.c.week_start).where(submissions.c.period_end < cutoff)
+    await mark_dirty(connection, (await connection.execute(purged_weeks.distinct())).scalars())
     expired = select(installation_weeks.c.installation_id, installation_weeks.c.week).where(
         installation_weeks.c.period_end < cutoff
     )

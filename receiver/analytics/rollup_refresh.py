@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import STATE_ROW, lock_rollups
 from receiver.analytics.rollup_rows import WeekRollup, counted_per_week, week_rollup
-from receiver.analytics.summaries import BATCH, mark_dirty, recompute_dirty
+from receiver.analytics.summaries import mark_dirty, recompute_dirty
 from receiver.db.dialect import upsert
 from receiver.db.tables import (
     installation_spans,
@@ -181,6 +181,17 @@ async def _refresh_page(
     return len(rows), _Cursor(last["received_at"], int(last["id"]))
 
 
+async def received_weeks(
+    connection: AsyncConnection, since: datetime | None, until: datetime
+) -> list[Any]:
+    """The weeks of every submission received in [since, until): their stored-submission counts
+    change even when the submission does not count for its week (an earlier window of the week)."""
+    statement = select(_s.week_start).where(_s.received_at < until).distinct()
+    if since is not None:
+        statement = statement.where(_s.received_at >= since)
+    return list((await connection.execute(statement)).scalars())
+
+
 async def _watermark(connection: AsyncConnection) -> datetime | None:
     statement = select(rollup_state.c.watermark).where(rollup_state.c.name == STATE_ROW)
     value: datetime | None = (await connection.execute(statement)).scalar_one_or_none()
@@ -217,7 +228,12 @@ async def refresh_rollups(database: Database, now: datetime, page_size: int = PA
         await lock_rollups(connection)
         return await recompute_dirty(connection)
 
-    while await database.write(summarise) >= BATCH:
+    async def mark_received_weeks(connection: AsyncConnection) -> None:
+        await lock_rollups(connection)
+        await mark_dirty(connection, await received_weeks(connection, since, now))
+
+    await database.write(mark_received_weeks)
+    while await database.write(summarise) > 0:  # a week may mark a later one dirty
         pass
 
     async def mark(connection: AsyncConnection) -> None:

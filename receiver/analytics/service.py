@@ -25,6 +25,8 @@ from receiver.analytics.printers import printers_answer
 from receiver.analytics.printers_sql import printer_figures
 from receiver.analytics.public import public_answer
 from receiver.analytics.refresher import RollupRefresher
+from receiver.analytics.reliability import WeekRange, reliability_answer
+from receiver.analytics.reliability_sql import reliability_sums
 from receiver.analytics.versions import versions_answer
 from receiver.analytics.week_window import WeekWindow
 from receiver.db.transactions import Database
@@ -152,6 +154,15 @@ class AnalyticsService:
             )
 
         return await self._answer(window, work)
+
+    async def reliability(self, weeks: WeekRange) -> Answer:
+        """GET /stats/reliability: per-model figures from the weekly model rollups."""
+        await self.refresher.ensure_fresh()
+
+        async def work(connection: AsyncConnection) -> Answer:
+            return reliability_answer(weeks, *await reliability_sums(connection, weeks))
+
+        return await self.database.read(work)
 
     async def public(self, window: WeekWindow) -> Answer:
         """The public aggregates (k-anonymous; public.py) from the admin answers' counts."""

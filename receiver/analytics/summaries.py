@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from receiver.analytics.model_rollups import recompute_model_week
 from receiver.analytics.printers import BUCKETS
 from receiver.analytics.week_window import ACTIVE_WEEKS, WEEK
 from receiver.db.dialect import upsert
@@ -174,7 +175,10 @@ def _job_sums(table: Any) -> list[Any]:
     ]
 
 
-async def recompute_week(connection: AsyncConnection, week: date) -> None:
+async def recompute_week(connection: AsyncConnection, week: date) -> list[date]:
+    """Recompute the week's summaries; returns the later weeks whose model rollups changed with it
+    (model_rollups.py)."""
+    later_weeks = await recompute_model_week(connection, week)
     for table in (weekly_counts, weekly_jobs, weekly_model_jobs):
         await connection.execute(delete(table).where(table.c.week == week))
     await connection.execute(
@@ -227,6 +231,7 @@ async def recompute_week(connection: AsyncConnection, week: date) -> None:
             .group_by(models_c.family, models_c.model),
         )
     )
+    return later_weeks
 
 
 def _bucket(column: Any) -> Any:
@@ -333,9 +338,9 @@ async def recompute_window(connection: AsyncConnection, until: date) -> None:
 
 
 async def recompute_dirty(connection: AsyncConnection, batch: int = BATCH) -> int:
-    """Recompute up to `batch` dirty weeks (oldest first) and mark the windows they are part of
-    stale (recomputed when asked for: window_is_stale / recompute_window); returns how many weeks
-    were recomputed."""
+    """Recompute up to `batch` dirty weeks (oldest first), mark the later weeks their model rollups
+    changed dirty, and mark the windows they are part of stale (recomputed when asked for:
+    window_is_stale / recompute_window); returns how many weeks were recomputed."""
     weeks = list(
         (
             await connection.execute(
@@ -343,8 +348,10 @@ async def recompute_dirty(connection: AsyncConnection, batch: int = BATCH) -> in
             )
         ).scalars()
     )
-    for week in weeks:
-        await recompute_week(connection, week)
+    later_weeks: set[date] = set()
+    for week in weeks:  # oldest first: a later week of the batch sees the earlier ones' changes
+        later_weeks.update(await recompute_week(connection, week))
+    await mark_dirty(connection, later_weeks - set(weeks))
     windows = {week + offset * WEEK for week in weeks for offset in range(ACTIVE_WEEKS)}
     if windows:
         statement = upsert(stale_windows, connection.dialect.name).on_conflict_do_nothing()

@@ -27,6 +27,11 @@ metadata = MetaData(
 
 ID_LENGTH = 36
 
+# The logical table. On PostgreSQL it is partitioned by RANGE (week_start), one partition per month
+# (migration 0009, receiver/db/partitions.py), with the primary key (id, week_start) there — a
+# partitioned table's keys must contain the partition key; ids still come from one sequence and are
+# unique. SQLite keeps this plain table. The period constraint holds week_start on both, so the
+# ingest's ON CONFLICT is the same SQL (week_start is a function of period_end: idempotency unchanged).
 submissions = Table(
     "submissions",
     metadata,
@@ -52,7 +57,9 @@ submissions = Table(
     # The Monday of the ISO week the window is attributed to: the week holding its last instant
     # (period_end is exclusive). Analytics count an installation at most once per week through it.
     Column("week_start", Date, nullable=False),
-    UniqueConstraint("installation_id", "period_start", "period_end", name="uq_submissions_period"),
+    UniqueConstraint(
+        "installation_id", "period_start", "period_end", "week_start", name="uq_submissions_period"
+    ),
     Index("ix_submissions_week_start_installation", "week_start", "installation_id"),
 )
 
@@ -313,4 +320,73 @@ window_latest = Table(
     metadata,
     Column("installation_id", String(ID_LENGTH), primary_key=True),
     Column("week", Date, nullable=False),
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rollups of the per-model breakdown and of stored submissions (receiver/analytics/model_rollups.py),
+# recomputed with the other summaries for the dirty weeks. Schema 1.1 periods are whole ISO weeks and
+# a period is stored once per installation (a re-sent one replaces it), so an installation has at most
+# one submission with a breakdown per week: a week's breakdown rows are exactly what counts for it.
+# `installation_week_models`: which (family, model) each installation reported usage for in a week;
+# `weekly_model_firsts` counts them per week by the installation's previous week with that model
+# (NULL: none), so installations per model over a range are the rows of the range whose previous
+# week lies before it. `weekly_model_usage` and `weekly_model_errors` are the week's sums.
+installation_week_models = Table(
+    "installation_week_models",
+    metadata,
+    Column("installation_id", String(ID_LENGTH), primary_key=True),
+    Column("family", String(64), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("week", Date, primary_key=True),
+    Index("ix_installation_week_models_week", "week"),
+)
+
+weekly_model_firsts = Table(
+    "weekly_model_firsts",
+    metadata,
+    Column("week", Date, nullable=False),
+    Column("family", String(64), nullable=False),
+    Column("model", String(64), nullable=False),
+    Column("previous_week", Date, nullable=True),
+    Column("installations", Integer, nullable=False),
+    Index("ix_weekly_model_firsts_week", "week"),
+)
+
+weekly_model_usage = Table(
+    "weekly_model_usage",
+    metadata,
+    Column("week", Date, primary_key=True),
+    Column("family", String(64), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("installation_weeks", Integer, nullable=False),
+    Column("printer_weeks", BigInteger, nullable=False),
+    Column("active_printer_weeks", BigInteger, nullable=False),
+    Column("jobs_started", BigInteger, nullable=False),
+    Column("jobs_completed", BigInteger, nullable=False),
+    Column("jobs_failed", BigInteger, nullable=False),
+    Column("jobs_cancelled", BigInteger, nullable=False),
+    Column("jobs_ended_without_outcome", BigInteger, nullable=False),
+    Column("print_centihours", BigInteger, nullable=False),
+    Column("paused_centihours", BigInteger, nullable=False),
+    Column("filament_cm", BigInteger, nullable=True),
+    Column("filament_reports", Integer, nullable=False),
+)
+
+weekly_model_errors = Table(
+    "weekly_model_errors",
+    metadata,
+    Column("week", Date, primary_key=True),
+    Column("family", String(64), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# Stored submissions per ISO week (`submissions.week_start`), windows that do not count included.
+weekly_submissions = Table(
+    "weekly_submissions",
+    metadata,
+    Column("week", Date, primary_key=True),
+    Column("submissions", Integer, nullable=False),
 )

@@ -14,11 +14,20 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar.testing import TestClient
 
 from receiver.analytics.reliability import week_range, wilson_interval
+from receiver.app import create_app
 from receiver.errors import ApiError
 from tests.payloads import load_payloads
-from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, Api, assert_error, server_env
+from tests.receiver.conftest import (
+    ADMIN_KEY,
+    SUBMIT_KEY,
+    Api,
+    assert_error,
+    server_env,
+    settings_for,
+)
 from tests.receiver_server import run_receiver
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -27,6 +36,8 @@ FARM = VALID["integration-1.1-breakdown-farm"]
 OLD_11 = VALID["integration-0.1.0-without-breakdown"]
 OLD_10 = VALID["printernizer-1.0-example"]
 SEED = 20261126
+# the answers come from the rollups: refreshed before every answer, so each sees what was just sent
+FRESH_ROLLUPS = {"RECEIVER_ROLLUP_INTERVAL_SECONDS": "0"}
 FIRST_MONDAY = date(2026, 8, 3)  # 2026-W32
 GENERATED_WEEKS = 15  # W32 … W46
 RANGES = [("2026-W34", "2026-W44"), ("2026-W32", "2026-W46"), ("2026-W46", "2026-W46")]
@@ -290,6 +301,14 @@ def brute_force(generated: Generated, since: date, until: date) -> list[dict[str
 # Tests
 
 
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    """The app in this process (conftest's `api`), refreshing the rollups before every answer."""
+    settings = settings_for(database_url, **FRESH_ROLLUPS)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as http:
+        yield Api(None, http)
+
+
 def reliability(
     http: httpx.Client, url: str, key: str | None = ADMIN_KEY, **params: str
 ) -> httpx.Response:
@@ -310,7 +329,7 @@ def submit_all(http: httpx.Client, url: str, generated: Generated) -> None:
 @pytest.fixture
 def seeded(database_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, str, Generated]]:
     generated = generate()
-    env = server_env(RECEIVER_RATE_LIMIT_PER_HOUR="1000")
+    env = server_env(**FRESH_ROLLUPS, RECEIVER_RATE_LIMIT_PER_HOUR="1000")
     with run_receiver(database_url, tmp_path, env) as receiver, httpx.Client(timeout=30) as http:
         submit_all(http, receiver.url, generated)
         yield http, receiver.url, generated
@@ -355,6 +374,49 @@ def test_per_model_figures_equal_a_brute_force_computation(
         assert len(expected) >= (1 if since == until else 6)
         for got, want in zip(answer["models"], expected, strict=True):
             assert _nested_equal(got, want)
+
+
+def test_the_rollups_follow_re_sent_weeks_and_erasures(database_url: str, tmp_path: Path) -> None:
+    """After the rollups were built: a GDPR erasure, then a re-sent week with another fleet (a model
+    dropped, others added: the installation's next week with the dropped model now counts from an
+    earlier previous week). Each time the answers equal the brute force over what is stored."""
+    generated = generate(seed=SEED + 2, installations=10)
+    env = server_env(**FRESH_ROLLUPS, RECEIVER_RATE_LIMIT_PER_HOUR="1000")
+    with run_receiver(database_url, tmp_path, env) as receiver, httpx.Client(timeout=30) as http:
+
+        def assert_answers_match(stored: Generated, ranges: list[tuple[str, str]]) -> None:
+            for since, until in ranges:
+                answer = reliability(http, receiver.url, since_week=since, until_week=until)
+                weeks = week_range(since, until, NOW)
+                expected = brute_force(stored, weeks.since, weeks.until)
+                assert _nested_equal(answer.json()["models"], expected), (since, until)
+
+        submit_all(http, receiver.url, generated)
+        assert_answers_match(generated, RANGES)  # built
+        weekly: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for payload in generated.final():
+            if payload.get("usage_by_model"):
+                weekly[payload["installation"]["installation_id"]].append(payload)
+        changed, erased = sorted(weekly, key=lambda i: (-len(weekly[i]), i))[:2]
+        deleted = http.delete(
+            f"{receiver.url}/installation/{erased}", headers={"X-API-Key": ADMIN_KEY}
+        )
+        assert deleted.status_code == 200, deleted.text
+        stored = Generated([(i, p) for i, p in generated.sent if i != erased])
+        assert_answers_match(stored, RANGES)
+        middle = sorted(weekly[changed], key=lambda p: p["period"]["start"])[1]
+        fleet = {(item["family"], item["model"]): 1 for item in middle["usage_by_model"]}
+        fleet.pop(min(fleet))
+        fleet.update({key: 2 for key in MODELS if key not in fleet})
+        resent = weekly_payload(
+            random.Random(7), changed, fleet, datetime.fromisoformat(middle["period"]["start"])
+        )
+        submit_all(http, receiver.url, Generated([(changed, resent)]))
+        stored.sent.append((changed, resent))
+        # from the re-sent week on, the dropped model's next week is the installation's first
+        assert_answers_match(
+            stored, [*RANGES, (monday_of_middle(resent).strftime("%G-W%V"), "2026-W46")]
+        )
 
 
 def _nested_equal(got: Any, want: Any) -> bool:
@@ -429,7 +491,7 @@ def test_reliability_is_for_admin_keys_with_bounded_weeks(api: Api) -> None:
 def test_sqlite_and_postgresql_answer_identically(postgres_url: str, tmp_path: Path) -> None:
     generated = generate(seed=SEED + 1, installations=8)
     answers: list[list[Any]] = []
-    env = server_env(RECEIVER_RATE_LIMIT_PER_HOUR="1000")
+    env = server_env(**FRESH_ROLLUPS, RECEIVER_RATE_LIMIT_PER_HOUR="1000")
     for url in (f"sqlite+aiosqlite:///{tmp_path / 'same.db'}", postgres_url):
         with run_receiver(url, tmp_path, env) as receiver, httpx.Client(timeout=30) as http:
             submit_all(http, receiver.url, generated)

@@ -12,15 +12,23 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics import refresher as refresher_module
 from receiver.analytics.refresher import RollupRefresher
+from receiver.analytics.reliability import WeekRange
+from receiver.analytics.reliability_sql import reliability_sums
 from receiver.analytics.rollup_refresh import MARGIN, refresh_rollups
 from receiver.db.engine import create_engine
 from receiver.db.schema_version import upgrade_to_head
-from receiver.db.tables import installation_spans, installation_weeks, rollup_state, submissions
+from receiver.db.tables import (
+    installation_spans,
+    installation_weeks,
+    rollup_state,
+    submission_models,
+    submissions,
+)
 from receiver.db.transactions import Database
 from receiver.ingest.weeks import attributed_week
 from receiver.installations.repository import erase
@@ -181,6 +189,78 @@ async def test_a_re_sent_period_replaces_its_rollup(database: Database) -> None:
     assert await refresh_rollups(database, now) == 0  # received at `now`: the next refresh's
     assert await refresh_rollups(database, now + timedelta(seconds=1)) == 1
     assert await counted(database) == [("inst", MONDAY, "0.9.9")]
+
+
+async def set_models(
+    database: Database, installation_id: str, monday: date, models: list[str], received_at: datetime
+) -> None:
+    """Give the installation's stored week these Bambu Lab models (its breakdown), received again
+    at `received_at` (what a re-sent period does)."""
+    start = datetime.combine(monday, datetime.min.time(), tzinfo=UTC)
+
+    async def work(connection: AsyncConnection) -> None:
+        found = select(submissions.c.id).where(
+            submissions.c.installation_id == installation_id, submissions.c.period_start == start
+        )
+        submission_id = (await connection.execute(found)).scalar_one()
+        await connection.execute(
+            delete(submission_models).where(submission_models.c.submission_id == submission_id)
+        )
+        zero = dict.fromkeys(("jobs_started", "jobs_completed", "jobs_failed", "jobs_cancelled"), 0)
+        await connection.execute(
+            insert(submission_models),
+            [
+                {
+                    **zero,
+                    "submission_id": submission_id,
+                    "family": "bambu_lab",
+                    "model": model,
+                    "week": monday,
+                    "printers": 1,
+                    "active_printers": 1,
+                    "jobs_ended_without_outcome": 0,
+                    "print_centihours": 100,
+                    "paused_centihours": 0,
+                }
+                for model in models
+            ],
+        )
+        await connection.execute(
+            update(submissions)
+            .where(submissions.c.id == submission_id)
+            .values(received_at=received_at)
+        )
+
+    await database.write(work)
+
+
+async def installations_per_model(database: Database, since: date, until: date) -> dict[str, int]:
+    async def work(connection: AsyncConnection) -> dict[str, int]:
+        usage, _ = await reliability_sums(connection, WeekRange(since, until))
+        return {row["model"]: int(row["installations"] or 0) for row in usage}
+
+    return await database.read(work)
+
+
+async def test_a_re_sent_week_with_other_models_moves_the_next_weeks_first(
+    database: Database,
+) -> None:
+    """An installation counts once per model over a range, at its first week with the model there
+    (weekly_model_firsts): when a week loses a model, the next week with it becomes the first."""
+    now = datetime.now(UTC)
+    weeks = [MONDAY - timedelta(weeks=2), MONDAY - timedelta(weeks=1), MONDAY]
+    for week in weeks:
+        await store(database, "inst", week, received_at=now - timedelta(hours=1))
+        await set_models(database, "inst", week, ["X1C"], now - timedelta(hours=1))
+    await refresh_rollups(database, now)
+    assert await installations_per_model(database, weeks[1], MONDAY) == {"X1C": 1}
+    # long after the margin, only the middle week is re-sent: P1S instead of X1C
+    later = now + timedelta(hours=1)
+    await set_models(database, "inst", weeks[1], ["P1S"], later)
+    assert await refresh_rollups(database, later + timedelta(seconds=1)) == 1
+    assert await installations_per_model(database, weeks[1], MONDAY) == {"X1C": 1, "P1S": 1}
+    assert await installations_per_model(database, weeks[0], MONDAY) == {"X1C": 1, "P1S": 1}
+    assert await installations_per_model(database, MONDAY, MONDAY) == {"X1C": 1}
 
 
 async def test_the_refresher_runs_once_per_interval_and_never_twice_at_once(
