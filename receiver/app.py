@@ -26,6 +26,7 @@ from receiver.analytics.stats_controller import StatsController
 from receiver.config import Settings, check_production_keys, load_settings
 from receiver.dashboard.controller import DASHBOARD_HANDLERS
 from receiver.db.engine import create_engine
+from receiver.db.partitions import ensure_coming_partitions
 from receiver.db.schema_version import ensure_schema
 from receiver.db.transactions import Database
 from receiver.errors import EXCEPTION_HANDLERS
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             await ensure_schema(engine, may_upgrade=settings.is_development)
             database = Database(engine)
+            await ensure_coming_partitions(database)
             if database.dialect_name == "postgresql":
                 writer = PostgresIngestWriter(settings.database_url, settings.database_pool_size)
                 await writer.open()

@@ -1,14 +1,31 @@
-"""Retention: delete submissions (and stale latest states / rate-limit windows) older than N days."""
+"""Retention: delete submissions (and stale latest states / rate-limit windows) older than N days.
+
+A submission expires when its period ended before the cutoff. On PostgreSQL (`submissions`
+partitioned by month of week_start, receiver/db/partitions.py) a month whose every row expired is
+dropped whole; the rest — the boundary month, the default partition, and SQLite — is deleted row by
+row in batches. Every transaction that removes submissions holds the rollup lock and marks their
+weeks dirty, so the summaries are recomputed without them.
+"""
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_erase import purge_rollups
+from receiver.analytics.rollup_lock import lock_rollups
+from receiver.analytics.summaries import mark_dirty
+from receiver.db.partitions import (
+    MonthPartition,
+    drop_partition,
+    ensure_coming_partitions,
+    is_partitioned,
+    month_partitions,
+)
 from receiver.db.tables import (
     installations,
     rate_limits,
@@ -20,6 +37,7 @@ from receiver.db.transactions import Database
 
 RATE_WINDOW_SECONDS = 3600
 BATCH = 5000
+BREAKDOWN_TABLES = (submission_models, submission_model_errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +45,67 @@ class PurgeResult:
     submissions: int
     installations: int
     rate_limits: int
+    partitions_dropped: tuple[str, ...] = ()
+
+
+def _surely_expired(partition: MonthPartition, cutoff: datetime) -> bool:
+    """Every row of the month ended before the cutoff: its last week (Monday before the month's
+    end) ends at most 7 days after the month."""
+    month_end = datetime.combine(partition.next_first_day, clock_time.min, tzinfo=UTC)
+    return month_end + timedelta(days=7) <= cutoff
+
+
+async def _expired_partitions(database: Database, cutoff: datetime) -> list[MonthPartition]:
+    """Monthly partitions that lie entirely before the cutoff (checked against their rows too: the
+    newest period end is one probe of the partition's period_end index)."""
+
+    async def work(connection: AsyncConnection) -> list[MonthPartition]:
+        found = []
+        for partition in await month_partitions(connection):
+            if not _surely_expired(partition, cutoff):
+                continue
+            newest = await connection.execute(
+                text(f"SELECT max(period_end) FROM {partition.name}")  # noqa: S608
+            )
+            latest_end = newest.scalar()
+            if latest_end is None or latest_end < cutoff:
+                found.append(partition)
+        return found
+
+    return await database.read(work)
+
+
+async def _drop_month(database: Database, partition: MonthPartition) -> int:
+    """One transaction: the month's weeks marked dirty, its breakdown rows deleted, the partition
+    dropped; returns its row count."""
+
+    async def work(connection: AsyncConnection) -> int:
+        await lock_rollups(connection)
+        await mark_dirty(connection, partition.mondays())
+        rows = await connection.execute(text(f"SELECT count(*) FROM {partition.name}"))  # noqa: S608
+        ids = text(f"SELECT id FROM {partition.name}")  # noqa: S608
+        for table in BREAKDOWN_TABLES:
+            await connection.execute(
+                delete(table).where(table.c.submission_id.in_(ids.columns(submissions.c.id)))
+            )
+        await drop_partition(connection, partition)
+        return int(rows.scalar_one())
+
+    return await database.write(work)
+
+
+async def _drop_expired_months(database: Database, cutoff: datetime) -> tuple[int, list[str]]:
+    """PostgreSQL: partitions for the coming months first (receiver/db/partitions.py), then every
+    month that expired as a whole is dropped; (rows dropped, partitions dropped)."""
+
+    if not await database.read(is_partitioned):
+        return 0, []
+    await ensure_coming_partitions(database)
+    rows, names = 0, []
+    for partition in await _expired_partitions(database, cutoff):
+        rows += await _drop_month(database, partition)
+        names.append(partition.name)
+    return rows, names
 
 
 async def _count_expired(database: Database, cutoff: datetime) -> int:
@@ -41,20 +120,28 @@ async def _delete_expired_batch(database: Database, cutoff: datetime) -> int:
     """One short transaction: up to BATCH expired submissions and their breakdown rows."""
 
     async def work(connection: AsyncConnection) -> int:
-        ids = [
-            row[0]
-            for row in await connection.execute(
-                select(submissions.c.id)
+        await lock_rollups(connection)
+        rows = (
+            await connection.execute(
+                select(submissions.c.id, submissions.c.week_start)
                 .where(submissions.c.period_end < cutoff)
                 .order_by(submissions.c.id)
                 .limit(BATCH)
             )
-        ]
-        if not ids:
+        ).all()
+        if not rows:
             return 0
-        for table in (submission_models, submission_model_errors):
+        ids = [row.id for row in rows]
+        weeks: set[date] = {row.week_start for row in rows}
+        await mark_dirty(connection, weeks)
+        for table in BREAKDOWN_TABLES:
             await connection.execute(delete(table).where(table.c.submission_id.in_(ids)))
-        await connection.execute(delete(submissions).where(submissions.c.id.in_(ids)))
+        # the weeks name the partitions to look in (PostgreSQL prunes the others)
+        await connection.execute(
+            delete(submissions).where(
+                submissions.c.id.in_(ids), submissions.c.week_start.in_(sorted(weeks))
+            )
+        )
         return len(ids)
 
     return await database.write(work)
@@ -66,12 +153,14 @@ async def purge(
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PurgeResult:
-    """Expired submissions go in batches of BATCH (short transactions, `progress(done, total)` after
-    each), then the rollups, latest states and rate-limit windows in one transaction."""
+    """Expired months are dropped (PostgreSQL), the other expired submissions deleted in batches of
+    BATCH (short transactions, `progress(done, total)` after each), then the rollups, latest states
+    and rate-limit windows in one transaction."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     current_window = int(time.time()) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
-    total = await _count_expired(database, cutoff)
-    deleted = 0
+    dropped, partitions_dropped = await _drop_expired_months(database, cutoff)
+    total = dropped + await _count_expired(database, cutoff)
+    deleted = dropped
     while True:
         batch = await _delete_expired_batch(database, cutoff)
         deleted += batch
@@ -92,6 +181,7 @@ async def purge(
             deleted,
             int(old_installations.rowcount),
             int(old_windows.rowcount),
+            tuple(partitions_dropped),
         )
 
     return await database.write(work)

@@ -26,11 +26,15 @@ from receiver.db.tables import (
     submission_models,
     submissions,
 )
-from receiver.ingest.repository import LATEST_STATE_COLUMNS
+from receiver.ingest.repository import LATEST_STATE_COLUMNS, PERIOD_KEY
 
 # Column lists and types come from receiver/db/tables.py; only the parameters that are not a column of
 # the same name are named here (`now` fills every received-at column, `period_end` the installation's
 # last period end).
+# The stored row's id is drawn before the insert: a row that keeps another id replaced an earlier
+# copy of its period (`xmax`, the usual sign of an upsert's update, cannot be read from a partitioned
+# table). The sequence is the one of `submissions.id` (bigserial, kept by migration 0009).
+ID_SEQUENCE = f"{submissions.name}_id_seq"
 _POSTGRES = postgresql.dialect()  # type: ignore[no-untyped-call]
 _PARAMETER_OF_COLUMN = {
     "first_received_at": "now",
@@ -142,7 +146,7 @@ def build_ingest_statement() -> TextClause:
     replaced = ", ".join(
         f"{name} = excluded.{name}"
         for name in submission_columns.split(", ")
-        if name not in ("installation_id", "period_start", "period_end")
+        if name not in PERIOD_KEY
     )
     return text(
         f"""
@@ -174,17 +178,21 @@ claimed AS (
     WHERE i.secret_hash IS NULL OR i.secret_hash = excluded.secret_hash
     RETURNING 1
 ),
+fresh_id AS (
+    SELECT nextval('{ID_SEQUENCE}') AS id
+),
 stored AS (
-    INSERT INTO submissions ({submission_columns})
-    SELECT {submission_values} FROM claimed
-    ON CONFLICT (installation_id, period_start, period_end) DO UPDATE SET {replaced}
-    RETURNING id, xmax <> 0 AS replaced
+    INSERT INTO submissions (id, {submission_columns})
+    SELECT fresh_id.id, {submission_values} FROM claimed CROSS JOIN fresh_id
+    ON CONFLICT ({", ".join(PERIOD_KEY)}) DO UPDATE SET {replaced}
+    RETURNING id
 ),{",".join(_breakdown_steps(*breakdown) for breakdown in _BREAKDOWNS)}
 SELECT (SELECT ok FROM owner) AS owner_ok,
        (SELECT known FROM owner) AS known,
        EXISTS (SELECT 1 FROM counted) AS counted,
        EXISTS (SELECT 1 FROM stored) AS stored,
-       COALESCE((SELECT replaced FROM stored), false) AS replaced
+       COALESCE((SELECT stored.id <> fresh_id.id FROM stored CROSS JOIN fresh_id), false)
+           AS replaced
 """  # noqa: S608 (only column names are interpolated; values are bound parameters)
     )
 

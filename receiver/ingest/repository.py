@@ -32,6 +32,11 @@ LATEST_STATE_COLUMNS = (
     "printer_count",
     "printer_type_counts",
 )
+# The columns of the idempotency constraint `uq_submissions_period`: a period is stored once per
+# installation (a re-send replaces it). `week_start` is a function of `period_end`, so it changes
+# nothing about which rows conflict; it is in the key because PostgreSQL partitions `submissions` by
+# it (a unique constraint there must contain the partition key) and the SQL is the same on both.
+PERIOD_KEY = ("installation_id", "period_start", "period_end", "week_start")
 # Schema 1.1 fleet totals stored as columns of `submissions` (NULL when not sent).
 NEW_USAGE_COLUMNS = ("jobs_ended_without_outcome", "paused_hours", "filament_m", "active_printers")
 
@@ -124,14 +129,10 @@ class IngestStatements:
         replaced = [
             name
             for name in submissions.c.keys()  # noqa: SIM118
-            if name not in ("id", "installation_id", "period_start", "period_end")
+            if name not in ("id", *PERIOD_KEY)
         ]
         return statement.on_conflict_do_update(
-            index_elements=[
-                submissions.c.installation_id,
-                submissions.c.period_start,
-                submissions.c.period_end,
-            ],
+            index_elements=[submissions.c[name] for name in PERIOD_KEY],
             set_={name: excluded[name] for name in replaced},
         ).returning(submissions.c.id)
 

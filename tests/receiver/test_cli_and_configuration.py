@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from receiver.db.partitions import include_in_comparison
 from receiver.db.tables import metadata, rate_limits, submissions
 from tests.payloads import load_payloads
 from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, count, server_env
@@ -142,7 +143,8 @@ async def age_everything(database_url: str, when: datetime) -> None:
 
 
 def _schema_differences(connection: Connection) -> list[object]:
-    return list(compare_metadata(MigrationContext.configure(connection), metadata))
+    context = MigrationContext.configure(connection, opts={"include_name": include_in_comparison})
+    return list(compare_metadata(context, metadata))
 
 
 async def test_migrations_match_the_table_definitions(database_url: str, tmp_path: Path) -> None:

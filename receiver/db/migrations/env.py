@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from receiver.db.engine import create_engine
+from receiver.db.partitions import include_in_comparison
 from receiver.db.tables import metadata
 
 config = context.config
@@ -17,6 +18,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_in_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()
