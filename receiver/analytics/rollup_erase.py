@@ -6,7 +6,7 @@ submissions themselves.
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, tuple_
+from sqlalchemy import delete, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import lock_rollups
@@ -38,7 +38,8 @@ async def erase_installation_rollups(connection: AsyncConnection, installation_i
 
 async def purge_rollups(connection: AsyncConnection, cutoff: datetime) -> None:
     """Forget the weeks whose counted submission ended before `cutoff` (purge deletes it, and all
-    other submissions of that week end earlier still), and the spans left without any week. The
+    other submissions of that week end earlier still), the spans left without any week, and the
+    purged first weeks of the other spans (an installation is new in its oldest week kept). The
     model rollups of those weeks (installation_week_models) are replaced when the dirty weeks are
     recomputed, which also marks the weeks after them whose previous week changed."""
     await lock_rollups(connection)
@@ -57,3 +58,15 @@ async def purge_rollups(connection: AsyncConnection, cutoff: datetime) -> None:
         installation_weeks.c.installation_id == installation_spans.c.installation_id
     )
     await connection.execute(delete(installation_spans).where(~has_week))
+    # the others now start with their oldest week left (read live as "new" by the answers)
+    oldest_left = (
+        select(func.min(installation_weeks.c.week))
+        .where(installation_weeks.c.installation_id == installation_spans.c.installation_id)
+        .scalar_subquery()
+    )
+    await connection.execute(
+        update(installation_spans)
+        .where(installation_spans.c.first_week <= cutoff.date())
+        .where(installation_spans.c.first_week < oldest_left)
+        .values(first_week=oldest_left)
+    )
