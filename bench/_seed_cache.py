@@ -30,6 +30,7 @@ from bench._servers import ROOT
 SEED_FORMAT = 1
 SQLITE_SEEDS = ROOT / "bench/results/seeds"
 ROLLUP_SOURCES = (
+    "receiver/analytics/model_rollups.py",
     "receiver/analytics/rollup_refresh.py",
     "receiver/analytics/rollup_rows.py",
     "receiver/analytics/summaries.py",

@@ -1,6 +1,7 @@
 """SQL for GET /stats/anomalies: the weekly series with the baseline weeks before the range (from the
-summaries), stored submissions per week (from `submissions`: windows that do not count for their
-week are submissions too), and job outcomes per version over the active window."""
+summaries), stored submissions per week (`weekly_submissions`: windows that do not count for their
+week are submissions too), and job outcomes per version over the active window — a few rows per
+week, never the submissions themselves."""
 
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from receiver.analytics.anomalies import BASELINE_WEEKS
 from receiver.analytics.rollup_sql import active_per_week, rows, weekly
 from receiver.analytics.week_window import WEEK, WeekWindow
-from receiver.db.tables import submissions, weekly_jobs
+from receiver.db.tables import weekly_jobs, weekly_submissions
 
 
 async def anomaly_inputs(
@@ -19,11 +20,9 @@ async def anomaly_inputs(
     since = window.since - BASELINE_WEEKS * WEEK
     jobs = weekly_jobs.c
     errors = select(jobs.week, jobs.errors).where(jobs.week.between(since, window.until))
-    week_start = submissions.c.week_start
-    submitted = (
-        select(week_start.label("week"), func.count().label("submissions"))
-        .where(week_start.between(since, window.until))
-        .group_by(week_start)
+    stored = weekly_submissions.c
+    submitted = select(stored.week, stored.submissions).where(
+        stored.week.between(since, window.until)
     )
     version_rows = weekly(window, "version", since=window.active_since).subquery()
     versions = select(

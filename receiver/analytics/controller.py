@@ -13,6 +13,4 @@ from receiver.services import services_of
 async def stats_summary(request: Request[Any, Any, Any]) -> Response[bytes]:
     services = services_of(request)
     services.keys.require(request.headers.get(KEY_HEADER), Capability.ADMIN)
-    return Response(
-        msgspec.json.encode(await services.analytics.summary()), media_type=MediaType.JSON
-    )
+    return Response(msgspec.json.encode(await services.stats.summary()), media_type=MediaType.JSON)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import lock_rollups
 from receiver.analytics.summaries import mark_dirty, mark_dirty_where
+from receiver.analytics.summary_totals import forget_installation
 from receiver.db.tables import (
     installation_spans,
     installation_week_errors,
@@ -32,6 +33,7 @@ WEEK_TABLES = (
 async def erase_installation_rollups(connection: AsyncConnection, installation_id: str) -> None:
     await lock_rollups(connection)
     await mark_dirty_where(connection, installation_weeks.c.installation_id == installation_id)
+    await forget_installation(connection, installation_id)
     for table in (*WEEK_TABLES, installation_week_models, installation_spans):
         await connection.execute(delete(table).where(table.c.installation_id == installation_id))
 

@@ -9,6 +9,7 @@ harmless: a submission already counted is filtered out in SQL, and writing it ag
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, literal, or_, select, tuple_, update
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from receiver.analytics.rollup_lock import STATE_ROW, lock_rollups
 from receiver.analytics.rollup_rows import WeekRollup, counted_per_week, week_rollup
 from receiver.analytics.summaries import mark_dirty, recompute_dirty
+from receiver.analytics.summary_totals import move_installations, unmatched_installations
 from receiver.db.dialect import upsert
 from receiver.db.tables import (
     installation_spans,
@@ -33,6 +35,7 @@ from receiver.db.transactions import Database
 # is 30 s), plus clock differences between receiver hosts.
 MARGIN = timedelta(minutes=2)
 PAGE_SIZE = 1000
+SUMMARY_PAGE = 10_000  # installations moved in the summary totals per transaction
 CHILD_TABLES = (installation_week_printers, installation_week_features, installation_week_errors)
 
 _s = submissions.c
@@ -192,6 +195,32 @@ async def received_weeks(
     return list((await connection.execute(statement)).scalars())
 
 
+async def _refresh_summary_totals(
+    database: Database, since: datetime | None, until: datetime
+) -> None:
+    """Move the installations that received a submission in [since, until), and those in one of
+    `installations` / `summary_installations` only, in the summary totals (summary_totals.py)."""
+
+    async def received(connection: AsyncConnection) -> list[str]:
+        statement = select(_s.installation_id).where(_s.received_at < until).distinct()
+        if since is not None:
+            statement = statement.where(_s.received_at >= since)
+        return [str(found) for found in (await connection.execute(statement)).scalars()]
+
+    async def move(connection: AsyncConnection, ids: list[str]) -> None:
+        await lock_rollups(connection)
+        await move_installations(connection, ids)
+
+    async def move_unmatched(connection: AsyncConnection) -> None:
+        await lock_rollups(connection)
+        await move_installations(connection, await unmatched_installations(connection))
+
+    ids = sorted(await database.read(received))
+    for start in range(0, len(ids), SUMMARY_PAGE):
+        await database.write(partial(move, ids=ids[start : start + SUMMARY_PAGE]))
+    await database.write(move_unmatched)
+
+
 async def _watermark(connection: AsyncConnection) -> datetime | None:
     statement = select(rollup_state.c.watermark).where(rollup_state.c.name == STATE_ROW)
     value: datetime | None = (await connection.execute(statement)).scalar_one_or_none()
@@ -233,6 +262,7 @@ async def refresh_rollups(database: Database, now: datetime, page_size: int = PA
         await mark_dirty(connection, await received_weeks(connection, since, now))
 
     await database.write(mark_received_weeks)
+    await _refresh_summary_totals(database, since, now)
     while await database.write(summarise) > 0:  # a week may mark a later one dirty
         pass
 

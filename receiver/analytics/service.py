@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.anomalies import anomalies_answer
@@ -27,8 +28,11 @@ from receiver.analytics.public import public_answer
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.reliability import WeekRange, reliability_answer
 from receiver.analytics.reliability_sql import reliability_sums
+from receiver.analytics.summary import summary
+from receiver.analytics.summary_totals import summary_rows
 from receiver.analytics.versions import versions_answer
 from receiver.analytics.week_window import WeekWindow
+from receiver.db.tables import weekly_submissions
 from receiver.db.transactions import Database
 
 type Answer = dict[str, Any]
@@ -154,6 +158,17 @@ class AnalyticsService:
             )
 
         return await self._answer(window, work)
+
+    async def summary(self) -> Answer:
+        """GET /stats/summary: the kept totals (summary_totals.py) and the stored submissions."""
+        await self.refresher.ensure_fresh()
+
+        async def work(connection: AsyncConnection) -> Answer:
+            stored = select(func.coalesce(func.sum(weekly_submissions.c.submissions), 0))
+            submissions = int((await connection.execute(stored)).scalar_one())
+            return summary(submissions, await summary_rows(connection))
+
+        return await self.database.read(work)
 
     async def reliability(self, weeks: WeekRange) -> Answer:
         """GET /stats/reliability: per-model figures from the weekly model rollups."""

@@ -1,34 +1,28 @@
-"""Pure functions that turn latest-state rows into the summary maintainers see."""
+"""Pure: GET /stats/summary from the kept totals (summary_totals.py) and the stored submissions."""
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def printer_type_totals(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    totals: Counter[str] = Counter()
-    for counts in rows:
-        totals.update(counts)
-    return dict(sorted(totals.items()))
+def summary(submissions: int, totals: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """`totals`: rows of `summary_totals` (dimension, key, installations, printers)."""
+    rows = list(totals)
+    by: dict[str, dict[str, int]] = {}
+    for row in rows:
+        value = int(row["printers" if row["dimension"] == "printer_type" else "installations"])
+        by.setdefault(str(row["dimension"]), {})[str(row["key"])] = value
+    everything = {row["dimension"]: row for row in rows if row["dimension"] == "all"}
 
-
-def summary(
-    submissions: int,
-    installations: list[Mapping[str, Any]],
-) -> dict[str, Any]:
-    def by(column: str) -> dict[str, int]:
-        counter = Counter(str(row[column]) for row in installations if row[column] is not None)
-        return dict(sorted(counter.items()))
+    def sorted_by(dimension: str) -> dict[str, int]:
+        return dict(sorted(by.get(dimension, {}).items()))
 
     return {
-        "installations": len(installations),
+        "installations": int(everything["all"]["installations"]) if everything else 0,
         "submissions": submissions,
-        "printers": sum(int(row["printer_count"]) for row in installations),
-        "installations_by_country": by("country_code"),
-        "installations_by_schema_version": by("schema_version"),
-        "installations_by_deployment_mode": by("deployment_mode"),
-        "installations_by_data_source": by("data_source"),
-        "printers_by_type": printer_type_totals(
-            row["printer_type_counts"] for row in installations
-        ),
+        "printers": int(everything["all"]["printers"]) if everything else 0,
+        "installations_by_country": sorted_by("country"),
+        "installations_by_schema_version": sorted_by("schema_version"),
+        "installations_by_deployment_mode": sorted_by("deployment_mode"),
+        "installations_by_data_source": sorted_by("data_source"),
+        "printers_by_type": sorted_by("printer_type"),
     }

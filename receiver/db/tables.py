@@ -390,3 +390,26 @@ weekly_submissions = Table(
     Column("week", Date, primary_key=True),
     Column("submissions", Integer, nullable=False),
 )
+
+# The totals of GET /stats/summary (receiver/analytics/summary_totals.py): a copy of each installation's
+# summary columns as of the last rollup refresh, and their sums per (dimension, key).
+summary_installations = Table(
+    "summary_installations",
+    metadata,
+    Column("installation_id", String(ID_LENGTH), primary_key=True),
+    Column("country_code", String(2), nullable=False),
+    Column("schema_version", String(8), nullable=False),
+    Column("deployment_mode", String(64), nullable=False),
+    Column("data_source", String(64), nullable=True),
+    Column("printer_count", Integer, nullable=False),
+    Column("printer_type_counts", JSON, nullable=False),
+)
+
+summary_totals = Table(
+    "summary_totals",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("installations", BigInteger, nullable=False),
+    Column("printers", BigInteger, nullable=False),
+)

@@ -184,6 +184,41 @@ def test_the_overview_is_picked_from_the_other_answers(seeded: Seeded) -> None:
     assert overview["installations"]["active_7d"] > 0
 
 
+def test_the_summary_equals_the_latest_states(seeded: Seeded) -> None:
+    """GET /stats/summary (kept totals) equals a count over the latest-state table and submissions,
+    after re-sent periods and the erasure."""
+    import asyncio  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from tests.receiver.conftest import query  # noqa: PLC0415
+
+    columns = "country_code, schema_version, deployment_mode, data_source, printer_count"
+    rows = asyncio.run(
+        query(seeded.database_url, f"SELECT {columns}, printer_type_counts FROM installations")
+    )
+    (stored,) = asyncio.run(query(seeded.database_url, "SELECT count(*) FROM submissions"))
+
+    def by(index: int) -> dict[str, int]:
+        found = Counter(str(row[index]) for row in rows if row[index] is not None)
+        return dict(sorted(found.items()))
+
+    types: Counter[str] = Counter()
+    for row in rows:
+        counts = row[5] if isinstance(row[5], dict) else json.loads(row[5])
+        types.update(counts)
+    assert seeded.get("/stats/summary") == {
+        "installations": len(rows),
+        "submissions": stored[0],
+        "printers": sum(row[4] for row in rows),
+        "installations_by_country": by(0),
+        "installations_by_schema_version": by(1),
+        "installations_by_deployment_mode": by(2),
+        "installations_by_data_source": by(3),
+        "printers_by_type": dict(sorted(types.items())),
+    }
+    assert len(rows) > 10
+
+
 def test_the_erased_installation_left_no_rollup(seeded: Seeded) -> None:
     import asyncio  # noqa: PLC0415
 

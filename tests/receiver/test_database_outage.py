@@ -18,7 +18,9 @@ PAYLOAD = load_payloads("valid")["printernizer-1.0-example"]
 @pytest.mark.postgres
 async def test_outage_answers_503_and_recovers(tmp_path: Path, postgres_url: str) -> None:
     database_url = postgres_url
-    with run_receiver(database_url, tmp_path, server_env()) as receiver:
+    # the summary comes from the rollups, refreshed before every answer here (interval 0)
+    env = server_env(RECEIVER_ROLLUP_INTERVAL_SECONDS="0")
+    with run_receiver(database_url, tmp_path, env) as receiver:
         api = Api(receiver, httpx.Client(timeout=30))
         assert api.submit(PAYLOAD).status_code == 200
         await set_connections_allowed(database_url, allowed=False)

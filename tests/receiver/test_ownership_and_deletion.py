@@ -5,8 +5,19 @@ import secrets
 import uuid
 from typing import Any
 
+from litestar.testing import TestClient
+
+from receiver.app import create_app
 from tests.payloads import load_payloads
-from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, Api, assert_error, count, query
+from tests.receiver.conftest import (
+    ADMIN_KEY,
+    SUBMIT_KEY,
+    Api,
+    assert_error,
+    count,
+    query,
+    settings_for,
+)
 
 VALID = load_payloads("valid")
 
@@ -110,7 +121,14 @@ def test_a_first_secret_may_claim_a_1_0_installation_once(api: Api) -> None:
     assert_error(api.submit(payload_for("printernizer-1.0-example", installation_id)), 403)
 
 
-def test_statistics_are_for_admin_keys_only(api: Api) -> None:
+def test_statistics_are_for_admin_keys_only(database_url: str) -> None:
+    # the summary comes from the rollups: refreshed before every answer here (interval 0)
+    app = create_app(settings_for(database_url, RECEIVER_ROLLUP_INTERVAL_SECONDS="0"))
+    with TestClient(app, raise_server_exceptions=False) as http:
+        check_statistics(Api(None, http))
+
+
+def check_statistics(api: Api) -> None:
     for name, payload in VALID.items():
         assert api.submit(payload).status_code == 200, name
     assert_error(api.stats(key=None), 401, "missing_api_key")

@@ -1,7 +1,9 @@
 """Rollups of the per-model breakdown (GET /stats/reliability) and of stored submissions per week
 (GET /stats/anomalies): installation_week_models, weekly_model_firsts, weekly_model_usage,
 weekly_model_errors, weekly_submissions (receiver/analytics/model_rollups.py). Every week that has a
-submission is marked dirty, so the next refresh fills them.
+submission is marked dirty, so the next refresh fills them. The totals of GET /stats/summary:
+summary_installations and summary_totals (receiver/analytics/summary_totals.py), filled by the next
+refresh (every installation is missing from the copy).
 
 Revision ID: 0008
 Revises: 0007
@@ -78,6 +80,25 @@ def upgrade() -> None:
         sa.Column("submissions", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("week", name="pk_weekly_submissions"),
     )
+    op.create_table(
+        "summary_installations",
+        sa.Column("installation_id", sa.String(36), nullable=False),
+        sa.Column("country_code", sa.String(2), nullable=False),
+        sa.Column("schema_version", sa.String(8), nullable=False),
+        sa.Column("deployment_mode", sa.String(64), nullable=False),
+        sa.Column("data_source", sa.String(64), nullable=True),
+        sa.Column("printer_count", sa.Integer(), nullable=False),
+        sa.Column("printer_type_counts", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("installation_id", name="pk_summary_installations"),
+    )
+    op.create_table(
+        "summary_totals",
+        sa.Column("dimension", sa.String(16), nullable=False),
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("installations", sa.BigInteger(), nullable=False),
+        sa.Column("printers", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("dimension", "key", name="pk_summary_totals"),
+    )
     op.execute(
         "INSERT INTO dirty_weeks (week) SELECT DISTINCT week_start FROM submissions "
         "WHERE week_start NOT IN (SELECT week FROM dirty_weeks)"
@@ -88,6 +109,8 @@ def downgrade() -> None:
     op.drop_index("ix_weekly_model_firsts_week", table_name="weekly_model_firsts")
     op.drop_index("ix_installation_week_models_week", table_name="installation_week_models")
     for table in (
+        "summary_totals",
+        "summary_installations",
         "weekly_submissions",
         "weekly_model_errors",
         "weekly_model_usage",
