@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock_time
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,21 +47,15 @@ class PurgeResult:
     partitions_dropped: tuple[str, ...] = ()
 
 
-def _surely_expired(partition: MonthPartition, cutoff: datetime) -> bool:
-    """Every row of the month ended before the cutoff: its last week (Monday before the month's
-    end) ends at most 7 days after the month."""
-    month_end = datetime.combine(partition.next_first_day, clock_time.min, tzinfo=UTC)
-    return month_end + timedelta(days=7) <= cutoff
-
-
 async def _expired_partitions(database: Database, cutoff: datetime) -> list[MonthPartition]:
-    """Monthly partitions that lie entirely before the cutoff (checked against their rows too: the
-    newest period end is one probe of the partition's period_end index)."""
+    """Monthly partitions whose every row expired: the month ended before the cutoff and its newest
+    period end (one probe of the partition's period_end index) lies before it too — the last week of
+    a month can end in the next one, after the cutoff."""
 
     async def work(connection: AsyncConnection) -> list[MonthPartition]:
         found = []
         for partition in await month_partitions(connection):
-            if not _surely_expired(partition, cutoff):
+            if partition.next_first_day > cutoff.astimezone(UTC).date():
                 continue
             newest = await connection.execute(
                 text(f"SELECT max(period_end) FROM {partition.name}")  # noqa: S608

@@ -18,7 +18,7 @@ from litestar.testing import TestClient
 
 from receiver.app import create_app
 from receiver.db.engine import create_engine
-from receiver.db.partitions import ensure_coming_partitions, month_of, next_month
+from receiver.db.partitions import MonthPartition, ensure_coming_partitions, month_of, next_month
 from receiver.db.schema_version import alembic_config
 from receiver.db.transactions import Database
 from receiver.retention import purge
@@ -298,53 +298,70 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
+def mondays_of(month: date) -> list[date]:
+    return MonthPartition(name_of(month), month, next_month(month)).mondays()
+
+
+# A month about seven months ago that does not start on a Monday: the last week of the month before
+# it ends inside it.
+BOUNDARY = next(
+    month
+    for month in (month_of(TODAY - timedelta(days=200)), month_of(TODAY - timedelta(days=170)))
+    if month.weekday() != 0
+)
+EARLIER = month_of(BOUNDARY - timedelta(days=1))
+EARLIEST = month_of(EARLIER - timedelta(days=1))
+LATER = next_month(BOUNDARY)
+
+
 @pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("cutoff", "dropped", "boundary"),
+    [
+        # mid-month: the months before are dropped whole, the rest of the month deleted row by row
+        (midnight(BOUNDARY.replace(day=15)), [EARLIEST, EARLIER], BOUNDARY),
+        # on the 1st: the month before still holds its last week (it ends after the cutoff)
+        (midnight(BOUNDARY), [EARLIEST], EARLIER),
+    ],
+    ids=["mid-month", "first-of-month"],
+)
 def test_purge_drops_expired_months_and_deletes_the_boundary_month_row_by_row(
-    pg_receiver: Receiver,
+    pg_receiver: Receiver, cutoff: datetime, dropped: list[date], boundary: date
 ) -> None:
-    boundary = month_of(TODAY - timedelta(days=200))  # its 15th is the cutoff
-    expired_months = [month_of(boundary - timedelta(days=40)), month_of(boundary - timedelta(1))]
-    kept_month = next_month(boundary)
-    mondays = [
-        month + timedelta(days=(7 - month.weekday()) % 7 + 7 * n)
-        for month in (*expired_months, boundary, kept_month)
-        for n in range(4)
-    ]
-    run(ensure_coming_partitions, pg_receiver.database_url, mondays)
+    months = [EARLIEST, EARLIER, BOUNDARY, LATER]
+    mondays = [monday for month in months for monday in mondays_of(month)]
+    run(ensure_coming_partitions, pg_receiver.database_url, months)
     who = installation(5)
     for monday in mondays:
         pg_receiver.send(who, monday)
     pg_receiver.get("/stats/installations")  # the rollups hold every week now
     before = placement(pg_receiver)
-    assert {name for name, _ in before.values()} == {
-        name_of(month) for month in (*expired_months, boundary, kept_month)
-    }
-    cutoff = midnight(boundary.replace(day=15))
+    assert {name for name, _ in before.values()} == {name_of(month) for month in months}
+
     result = run(purge, pg_receiver.database_url, 0, now=cutoff)
 
-    assert result.partitions_dropped == tuple(name_of(month) for month in expired_months)
+    assert result.partitions_dropped == tuple(name_of(month) for month in dropped)
     names = partitions(pg_receiver)
-    for month in expired_months:
+    for month in dropped:
         assert name_of(month) not in names
         assert pg_receiver.rows(
             "SELECT count(*) FROM pg_class WHERE relname = :name", name=name_of(month)
         ) == [(0,)]
+    kept = {week: where for week, where in before.items() if midnight(week) + WEEK >= cutoff}
+    assert placement(pg_receiver) == kept
     assert name_of(boundary) in names
-    expected = {week: where for week, where in before.items() if midnight(week) + WEEK >= cutoff}
-    assert placement(pg_receiver) == expected
-    deleted_in_boundary = sum(
-        1
-        for week, (name, _) in before.items()
-        if name == name_of(boundary) and week not in expected
-    )
-    assert deleted_in_boundary > 0
-    assert result.submissions == len(before) - len(expected)
+    deleted_one_by_one = [
+        week for week, (name, _) in before.items() if name == name_of(boundary) and week not in kept
+    ]
+    assert deleted_one_by_one
+    assert any(where[0] == name_of(boundary) for where in kept.values())
+    assert result.submissions == len(before) - len(kept)
     assert pg_receiver.rows(
         "SELECT count(*) FROM submission_models WHERE submission_id NOT IN "
         "(SELECT id FROM submissions)"
     ) == [(0,)]
     assert pg_receiver.rows(
-        "SELECT count(*) FROM installation_weeks WHERE week < :week", week=min(expected)
+        "SELECT count(*) FROM installation_weeks WHERE week < :week", week=min(kept)
     ) == [(0,)]
 
 
