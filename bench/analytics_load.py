@@ -54,6 +54,7 @@ from bench._seed_cache import SQLITE_SEEDS, keep_seed, seed_figures, seed_names
 from bench._servers import ROOT, RunningServers, run_servers
 from receiver.analytics.rollup_refresh import refresh_rollups
 from receiver.db.engine import create_engine
+from receiver.db.partitions import ensure_coming_partitions, months_between
 from receiver.db.schema_version import ensure_schema
 from receiver.db.tables import (
     installations,
@@ -236,9 +237,6 @@ def generator_parameters(installation_count: int) -> dict[str, Any]:
 async def seed(database: BenchDatabase, installation_count: int) -> SeedResult:
     """Fill `database` with the demo world at this size (no rollups yet); returns counts and timings."""
     result = SeedResult()
-    engine = create_engine(database.url, pool_size=2)
-    await ensure_schema(engine, may_upgrade=True)
-    await engine.dispose()
     parameters = generator_parameters(installation_count)
     config = DemoConfig(
         installations=parameters["installations"],
@@ -247,6 +245,13 @@ async def seed(database: BenchDatabase, installation_count: int) -> SeedResult:
         churn_share=parameters["churn_share"],
         mean_life_weeks=parameters["mean_life_weeks"],
     )
+    engine = create_engine(database.url, pool_size=2)
+    await ensure_schema(engine, may_upgrade=True)
+    # PostgreSQL: a partition for every month of the world (receiver/db/partitions.py)
+    await ensure_coming_partitions(
+        Database(engine), months_between(config.start_monday(), config.end_monday())
+    )
+    await engine.dispose()
     connection = (
         await asyncpg.connect(database.postgres_dsn) if database.postgres_dsn is not None else None
     )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_refresh import refresh_rollups
 from receiver.db.engine import create_engine
+from receiver.db.partitions import ensure_coming_partitions, months_between
 from receiver.db.schema_version import ensure_schema
 from receiver.db.tables import submissions
 from receiver.db.transactions import Database
@@ -97,6 +98,10 @@ async def fill_database(
                 f"the database already holds {existing} submissions; demo data goes into an empty "
                 "database (point RECEIVER_DATABASE_URL at a new one)"
             )
+        # the demo's past months get their partitions first (PostgreSQL; not the default one)
+        await ensure_coming_partitions(
+            database, months_between(config.start_monday(), config.end_monday())
+        )
         service = IngestService(database, UNLIMITED)
         world = DemoWorld(config)
         now = datetime.now(UTC)
