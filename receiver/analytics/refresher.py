@@ -1,6 +1,8 @@
-"""When the rollups are refreshed: before answering analytics, at most once per interval per process,
-and never twice at the same time (callers that arrive during a refresh wait for it and share it);
-and the one active window an answer reads, when it is stale."""
+"""When the rollups are refreshed: in the background every interval (`run`), and then answers never
+wait for a refresh — they read the rollups as of the last one; without the background task (interval
+0, tests) before answering, at most once per interval per process. Never twice at the same time
+(callers that arrive during a refresh wait for it and share it). The one active window an answer
+reads is recomputed when it is stale, under its own lock (a long refresh does not hold it up)."""
 
 import asyncio
 import time
@@ -29,10 +31,15 @@ class RollupRefresher:
         self.min_interval_seconds = min_interval_seconds
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._window_lock = asyncio.Lock()
         self._last_started: float | None = None
+        self._in_background = False
 
     async def ensure_fresh(self, *, force: bool = False) -> None:
-        """Refresh unless one started after this call did, or (not forced) within the interval."""
+        """Refresh unless one started after this call did, or (not forced) within the interval or
+        while the background task keeps the rollups fresh."""
+        if self._in_background and not force:
+            return
         asked = self._clock()
         async with self._lock:
             last = self._last_started
@@ -58,12 +65,13 @@ class RollupRefresher:
             await refresh_window(connection, until)
 
         if await self.database.read(stale):
-            async with self._lock:
+            async with self._window_lock:  # the database's rollup lock orders it with a refresh
                 await self.database.write(recompute)
 
     async def run(self, default_until: Callable[[], date]) -> None:
         """Refresh every interval in the background (and the window the dashboard opens with), so
-        answers rarely wait for a refresh; errors are retried at the next round."""
+        answers never wait for one; errors are retried at the next round."""
+        self._in_background = True
         while True:
             try:
                 await self.ensure_fresh(force=True)

@@ -66,9 +66,12 @@ async def purge_rollups(connection: AsyncConnection, cutoff: datetime) -> None:
         .where(installation_weeks.c.installation_id == installation_spans.c.installation_id)
         .scalar_subquery()
     )
+    moving = (installation_spans.c.first_week <= cutoff.date()) & (
+        installation_spans.c.first_week < oldest_left
+    )
+    # the new first weeks' counts of new installations change (weekly_spans)
+    new_firsts = select(oldest_left).where(moving).distinct()
+    await mark_dirty(connection, (await connection.execute(new_firsts)).scalars())
     await connection.execute(
-        update(installation_spans)
-        .where(installation_spans.c.first_week <= cutoff.date())
-        .where(installation_spans.c.first_week < oldest_left)
-        .values(first_week=oldest_left)
+        update(installation_spans).where(moving).values(first_week=oldest_left)
     )

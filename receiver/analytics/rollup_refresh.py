@@ -137,10 +137,24 @@ async def _write_counted(
 
 
 async def _widen_spans(connection: AsyncConnection, rollups: list[WeekRollup]) -> None:
+    """Widen the installations' spans to the new weeks (which are dirty), and mark the old first
+    or last week of a span that moves dirty too (its new / gone-quiet count changes)."""
     spans: dict[str, tuple[Any, Any]] = {}
     for rollup in rollups:
         first, last = spans.get(rollup.installation_id, (rollup.week, rollup.week))
         spans[rollup.installation_id] = (min(first, rollup.week), max(last, rollup.week))
+    known = installation_spans.c
+    before = select(known.installation_id, known.first_week, known.last_week).where(
+        known.installation_id.in_(sorted(spans))
+    )
+    moved = set()
+    for installation_id, first, last in await connection.execute(before):
+        new_first, new_last = spans[installation_id]
+        if new_first < first:
+            moved.add(first)
+        if new_last > last:
+            moved.add(last)
+    await mark_dirty(connection, moved)
     statement = upsert(installation_spans, connection.dialect.name)
     current, excluded = installation_spans.c, statement.excluded
     await connection.execute(

@@ -35,6 +35,7 @@ from receiver.analytics.week_window import ACTIVE_WEEKS, WEEK
 from receiver.db.dialect import upsert
 from receiver.db.tables import (
     dirty_weeks,
+    installation_spans,
     installation_week_errors,
     installation_week_features,
     installation_week_printers,
@@ -44,6 +45,7 @@ from receiver.db.tables import (
     weekly_counts,
     weekly_jobs,
     weekly_model_jobs,
+    weekly_spans,
     window_counts,
     window_latest,
 )
@@ -160,6 +162,25 @@ def _weekly_counts(week: date) -> CompoundSelect[Any]:
     )
 
 
+async def _recompute_spans(connection: AsyncConnection, week: date) -> None:
+    """`weekly_spans`: installations whose first / last counted week this is. A span's old first
+    or last week is marked dirty wherever the span moves (rollup_refresh.py, rollup_erase.py)."""
+    spans = installation_spans.c
+    firsts = select(func.count()).where(spans.first_week == week).scalar_subquery()
+    lasts = select(func.count()).where(spans.last_week == week).scalar_subquery()
+    counts = select(
+        literal(week, installation_spans.c.first_week.type).label("week"),
+        firsts.label("firsts"),
+        lasts.label("lasts"),
+    ).subquery("counts")
+    await connection.execute(
+        insert(weekly_spans).from_select(
+            ["week", "first_week_installations", "last_week_installations"],
+            select(counts).where((counts.c.firsts > 0) | (counts.c.lasts > 0)),
+        )
+    )
+
+
 def _job_sums(table: Any) -> list[Any]:
     c = table.c
     return [
@@ -179,7 +200,7 @@ async def recompute_week(connection: AsyncConnection, week: date) -> list[date]:
     """Recompute the week's summaries; returns the later weeks whose model rollups changed with it
     (model_rollups.py)."""
     later_weeks = await recompute_model_week(connection, week)
-    for table in (weekly_counts, weekly_jobs, weekly_model_jobs):
+    for table in (weekly_counts, weekly_jobs, weekly_model_jobs, weekly_spans):
         await connection.execute(delete(table).where(table.c.week == week))
     await connection.execute(
         insert(weekly_counts).from_select(
@@ -197,6 +218,7 @@ async def recompute_week(connection: AsyncConnection, week: date) -> list[date]:
             _weekly_counts(week),
         )
     )
+    await _recompute_spans(connection, week)
     legacy = func.sum(case((weeks_c.jobs_completed.is_(None), weeks_c.job_count), else_=0))
     await connection.execute(
         insert(weekly_jobs).from_select(

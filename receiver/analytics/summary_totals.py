@@ -1,7 +1,8 @@
 """The totals of GET /stats/summary, kept by the rollup refresh instead of read from every installation.
 
 `summary_installations` is a copy of the summary's columns of each installation's latest state (the
-`installations` table) as of the last refresh; `summary_totals` holds their sums per (dimension, key):
+`installations` table) as of the last refresh — with `last_period_end`, indexed, for the active
+installations of GET /stats/installations; `summary_totals` holds their sums per (dimension, key):
 dimension `all` (key ""), `country`, `schema_version`, `deployment_mode`, `data_source` (installations)
 and `printer_type` (printers of that type, and how many installations list it). A refresh moves the
 installations whose latest state may have changed — those with a submission received since the last
@@ -35,6 +36,7 @@ COPIED_COLUMNS = (
     "data_source",
     "printer_count",
     "printer_type_counts",
+    "last_period_end",
 )
 
 type Key = tuple[str, str]

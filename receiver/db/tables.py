@@ -403,6 +403,9 @@ summary_installations = Table(
     Column("data_source", String(64), nullable=True),
     Column("printer_count", Integer, nullable=False),
     Column("printer_type_counts", JSON, nullable=False),
+    # active in the last 7 / 30 days (GET /stats/installations) is counted here, not in the busy
+    # latest-state table (migration 0010)
+    Column("last_period_end", DateTime(timezone=True), nullable=False, index=True),
 )
 
 summary_totals = Table(
@@ -412,4 +415,15 @@ summary_totals = Table(
     Column("key", String(64), primary_key=True),
     Column("installations", BigInteger, nullable=False),
     Column("printers", BigInteger, nullable=False),
+)
+
+# New and gone-quiet installations per week (GET /stats/installations), recomputed with the other
+# summaries for the dirty weeks from `installation_spans`: installations whose first / last counted
+# week it is (migration 0010).
+weekly_spans = Table(
+    "weekly_spans",
+    metadata,
+    Column("week", Date, primary_key=True),
+    Column("first_week_installations", Integer, nullable=False),
+    Column("last_week_installations", Integer, nullable=False),
 )

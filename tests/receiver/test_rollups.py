@@ -16,10 +16,12 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics import refresher as refresher_module
+from receiver.analytics.installations_sql import installation_counts
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.reliability import WeekRange
 from receiver.analytics.reliability_sql import reliability_sums
 from receiver.analytics.rollup_refresh import MARGIN, refresh_rollups
+from receiver.analytics.week_window import WeekWindow
 from receiver.db.engine import create_engine
 from receiver.db.schema_version import upgrade_to_head
 from receiver.db.tables import (
@@ -261,6 +263,36 @@ async def test_a_re_sent_week_with_other_models_moves_the_next_weeks_first(
     assert await installations_per_model(database, weeks[1], MONDAY) == {"X1C": 1, "P1S": 1}
     assert await installations_per_model(database, weeks[0], MONDAY) == {"X1C": 1, "P1S": 1}
     assert await installations_per_model(database, MONDAY, MONDAY) == {"X1C": 1}
+
+
+async def first_and_last_per_week(database: Database, until: date) -> dict[date, tuple[int, int]]:
+    """Installations whose first / last counted week it is, per week of the 4 ending with `until`."""
+
+    async def work(connection: AsyncConnection) -> dict[date, tuple[int, int]]:
+        window = WeekWindow(weeks=4, until=until)
+        _, _, firsts, lasts = await installation_counts(connection, window, datetime.now(UTC))
+        new = {row["first_week"]: row["installations"] for row in firsts}
+        last = {row["last_week"]: row["installations"] for row in lasts}
+        return {week: (new.get(week, 0), last.get(week, 0)) for week in window.mondays()[:-1]}
+
+    return await database.read(work)
+
+
+async def test_a_span_that_moves_updates_the_weeks_it_left(database: Database) -> None:
+    """weekly_spans counts installations whose first / last week a week is: a later and an earlier
+    week arriving long after the margin move them out of the week that was both."""
+    now = datetime.now(UTC)
+    weeks = [MONDAY - timedelta(weeks=2), MONDAY - timedelta(weeks=1), MONDAY]
+    until = MONDAY + timedelta(weeks=1)
+    await store(database, "inst", weeks[1], received_at=now - timedelta(hours=2))
+    await refresh_rollups(database, now - timedelta(hours=1))
+    counts = await first_and_last_per_week(database, until)
+    assert [counts[week] for week in weeks] == [(0, 0), (1, 1), (0, 0)]
+    await store(database, "inst", weeks[2], received_at=now)
+    await store(database, "inst", weeks[0], received_at=now)
+    await refresh_rollups(database, now + timedelta(seconds=1))
+    counts = await first_and_last_per_week(database, until)
+    assert [counts[week] for week in weeks] == [(1, 0), (0, 0), (0, 1)]
 
 
 async def test_the_refresher_runs_once_per_interval_and_never_twice_at_once(
