@@ -62,11 +62,12 @@ USAGE_COLUMNS = [
 
 
 def _reported_keys(week: date) -> Any:
-    """(installation_id, family, model) of the week's breakdown rows."""
+    """(installation_id, family, model) of the week's breakdown rows (a breakdown row's week is its
+    submission's week_start: the condition on both lets PostgreSQL read one partition)."""
     return (
         select(_s.installation_id, _m.family, _m.model)
         .select_from(submission_models.join(submissions, _s.id == _m.submission_id))
-        .where(_m.week == week)
+        .where(_m.week == week, _s.week_start == week)
     )
 
 
@@ -134,7 +135,7 @@ async def recompute_model_week(connection: AsyncConnection, week: date) -> list[
             ["installation_id", "family", "model", "week"],
             select(_s.installation_id, _m.family, _m.model, literal(week, _m.week.type))
             .select_from(submission_models.join(submissions, _s.id == _m.submission_id))
-            .where(_m.week == week),
+            .where(_m.week == week, _s.week_start == week),
         )
     )
     earlier = installation_week_models.alias("earlier")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, literal, or_, select, tuple_, update
+from sqlalchemy import and_, case, delete, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import STATE_ROW, lock_rollups
@@ -115,15 +115,11 @@ async def _write_counted(
         ),
         [rollup.row for rollup in rollups],
     )
-    keys = [{"key_id": r.installation_id, "key_week": r.week} for r in rollups if r.key in existing]
+    keys = [(r.installation_id, r.week) for r in rollups if r.key in existing]
     for table in CHILD_TABLES:
-        if keys:
+        if keys:  # one set-based statement per table (a statement per key was the build's cost)
             await connection.execute(
-                delete(table).where(
-                    table.c.installation_id == bindparam("key_id"),
-                    table.c.week == bindparam("key_week"),
-                ),
-                keys,
+                delete(table).where(tuple_(table.c.installation_id, table.c.week).in_(keys))
             )
         rows = [
             row
