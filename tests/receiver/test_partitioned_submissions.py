@@ -1,5 +1,6 @@
 """`submissions` partitioned by month of week_start (PostgreSQL, migration 0009; SQLite keeps the plain
-table and must give the same answers): the migration keeps rows and ids, ingest lands in its month's
+table and must give the same answers): the migration keeps rows and ids, a starting receiver creates
+the coming months' partitions, ingest lands in its month's
 partition or the default one (split out later with its ids), a re-sent period replaces its row, GDPR
 erasure reaches every partition, and purge drops expired months whole — deleting row by row only in
 the boundary month — and leaves every analytics answer equal to the brute-force reference."""
@@ -229,6 +230,20 @@ def test_the_migration_partitions_a_database_holding_data(postgres_url: str) -> 
 
 
 # -- ingest ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_starting_receiver_creates_the_partitions_of_the_coming_months(
+    postgres_url: str,
+) -> None:
+    coming = name_of(next_month(next_month(next_month(month_of(TODAY)))))
+    with TestClient(create_app(settings_for(postgres_url, **ENV))):
+        pass  # migrated, partitions created
+    asyncio.run(query(postgres_url, f"DROP TABLE {coming}"))
+    database = Receiver(None, postgres_url)
+    assert coming not in partitions(database)
+    with TestClient(create_app(settings_for(postgres_url, **ENV))):
+        assert coming in partitions(database)
 
 
 @pytest.mark.postgres
