@@ -1,9 +1,9 @@
 """`submissions` partitioned by month of week_start (PostgreSQL, migration 0009; SQLite keeps the plain
 table and must give the same answers): the migration keeps rows and ids, a starting receiver creates
-the coming months' partitions, ingest lands in its month's
-partition or the default one (split out later with its ids), a re-sent period replaces its row, GDPR
-erasure reaches every partition, and purge drops expired months whole — deleting row by row only in
-the boundary month — and leaves every analytics answer equal to the brute-force reference."""
+the coming months' partitions, ingest lands in its month's partition or the default one (split out
+later with its ids), a re-sent period replaces its row, GDPR erasure reaches every partition, and
+purge drops expired months whole — deleting row by row only in the boundary month — and leaves every
+analytics answer equal to the brute-force reference."""
 
 import asyncio
 import json
