@@ -44,6 +44,14 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
+# what Chromium answers an evaluation while the page it ran in is being replaced
+NAVIGATING = (
+    "Inspected target navigated or closed",
+    "Execution context was destroyed",
+    "Cannot find context with specified id",
+)
+
+
 class BrowserError(RuntimeError):
     pass
 
@@ -99,7 +107,13 @@ class Page:
         """Poll `expression` until it is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except BrowserError as error:
+                # a poll that meets a navigation (a form's submit, a redirect) is asked again
+                if not any(reason in str(error) for reason in NAVIGATING):
+                    raise
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:

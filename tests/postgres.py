@@ -21,19 +21,35 @@ async def _execute(dsn: str, statement: str) -> None:
         await connection.close()
 
 
+def database_url_named(base_url: str, name: str) -> str:
+    """The URL of database `name` on the server of `base_url`."""
+    return (
+        make_url(base_url)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
+    )
+
+
+def create_database(base_url: str, name: str, template: str | None = None) -> str:
+    """Create database `name` (a copy of `template` when given: much cheaper than migrating)."""
+    copy = f' TEMPLATE "{template}"' if template is not None else ""
+    asyncio.run(_execute(_admin_dsn(base_url), f'CREATE DATABASE "{name}"{copy}'))
+    return database_url_named(base_url, name)
+
+
+def drop_database(base_url: str, name: str) -> None:
+    asyncio.run(_execute(_admin_dsn(base_url), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @contextmanager
-def temporary_database(base_url: str, name: str) -> Iterator[str]:
-    """Create database `name` on the server of `base_url`; drop it afterwards."""
-    dsn = _admin_dsn(base_url)
-    asyncio.run(_execute(dsn, f'CREATE DATABASE "{name}"'))
+def temporary_database(base_url: str, name: str, template: str | None = None) -> Iterator[str]:
+    """Create database `name` on the server of `base_url` (from `template` when given); drop it
+    afterwards."""
+    url = create_database(base_url, name, template)
     try:
-        yield (
-            make_url(base_url)
-            .set(drivername="postgresql+asyncpg", database=name)
-            .render_as_string(hide_password=False)
-        )
+        yield url
     finally:
-        asyncio.run(_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(base_url, name)
 
 
 async def set_connections_allowed(database_url: str, allowed: bool) -> None:

@@ -1,10 +1,14 @@
-"""Receiver test helpers: a real server process per test, keys, and direct database reads."""
+"""Receiver test helpers: the app in process or a real server process, keys, databases (a copy of a
+template migrated once per test process) and direct database reads."""
 
+import asyncio
 import gzip
 import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +17,15 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient, TestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from receiver.app import create_app
 from receiver.config import Settings, load_settings
+from receiver.db.engine import create_engine
+from receiver.db.schema_version import upgrade_to_head
+from tests.conftest import POSTGRES_URL_VARIABLE, postgres_base_url
+from tests.postgres import create_database, drop_database, temporary_database
 from tests.receiver_server import RunningReceiver, run_receiver
 
 SUBMIT_KEY = "test-submit-key-0123456789abcdef"
@@ -144,13 +153,143 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database only (for tests that need PostgreSQL itself)."""
-    from tests.conftest import postgres_base_url  # noqa: PLC0415
-    from tests.postgres import temporary_database  # noqa: PLC0415
-
+def postgres_url(database_templates: Templates) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (for tests that need PostgreSQL itself)."""
     base = postgres_base_url()
     if base is None:
-        pytest.skip("PostgreSQL not configured: set PRINTERNIZER_TEST_POSTGRES_URL")
-    with temporary_database(base, f"t_{uuid.uuid4().hex[:12]}") as url:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE}")
+    with database_templates.postgres_copy(base, None) as url:
         yield url
+
+
+async def _migrate(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+class Templates:
+    """Databases migrated to the schema head once per test process (each pytest-xdist worker has
+    its own), copied for every test: a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on
+    PostgreSQL — far cheaper than running the migrations for each test."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+        # a test's PostgreSQL database is dropped in the background (the next test need not wait)
+        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+
+    def sqlite_copy(self, target: Path) -> str:
+        if self._sqlite is None:
+            template = self._directory / "template.db"
+            asyncio.run(_migrate(f"sqlite+aiosqlite:///{template}"))
+            # the last connection closed: the write-ahead log is checkpointed into the file
+            assert not template.with_name("template.db-wal").exists()
+            self._sqlite = template
+        shutil.copyfile(self._sqlite, target)
+        return f"sqlite+aiosqlite:///{target}"
+
+    def postgres_template(self, base_url: str) -> str:
+        if self._postgres is None:
+            name = f"tpl_{uuid.uuid4().hex[:12]}"
+            url = create_database(base_url, name)
+            try:
+                asyncio.run(_migrate(url))
+            except BaseException:
+                drop_database(base_url, name)
+                raise
+            self._postgres = name
+        return self._postgres
+
+    @contextmanager
+    def postgres_copy(self, base_url: str, template: str | None) -> Iterator[str]:
+        """A new database (a copy of `template`, or empty), dropped in the background after use."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        url = create_database(base_url, name, template)
+        try:
+            yield url
+        finally:
+            self._dropper.submit(drop_database, base_url, name)
+
+    def close(self) -> None:
+        self._dropper.shutdown(wait=True)
+        base = postgres_base_url()
+        if self._postgres is not None and base is not None:
+            drop_database(base, self._postgres)
+
+
+@pytest.fixture(scope="session")
+def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    templates = Templates(tmp_path_factory.mktemp("templates"))
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, database_templates: Templates
+) -> Iterator[str]:
+    """A fresh database on SQLite and on PostgreSQL (skipped when not configured): at the schema
+    head without rows (a copy of the migrated template), or empty for a test marked
+    `empty_database` (the migration tests)."""
+    empty = request.node.get_closest_marker("empty_database") is not None
+    if request.param == "sqlite":
+        target = tmp_path / "receiver.db"
+        yield f"sqlite+aiosqlite:///{target}" if empty else database_templates.sqlite_copy(target)
+        return
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE} (.ci/run does)")
+    template = None if empty else database_templates.postgres_template(base)
+    with database_templates.postgres_copy(base, template) as url:
+        yield url
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_templates: Templates,
+) -> Iterator[str]:
+    """Like `database_url`, once per module: for data seeded once and copied for each test
+    (`database_copy`)."""
+    if request.param == "sqlite":
+        yield database_templates.sqlite_copy(tmp_path_factory.mktemp("module") / "receiver.db")
+        return
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE} (.ci/run does)")
+    with database_templates.postgres_copy(base, database_templates.postgres_template(base)) as url:
+        yield url
+
+
+@contextmanager
+def database_copy(source_url: str, directory: Path) -> Iterator[str]:
+    """A copy of the database at `source_url` (nothing may be connected to it): a test gets the
+    data a module seeded once, and changes only its own copy."""
+    source = make_url(source_url)
+    if source.get_backend_name() == "sqlite":
+        assert source.database is not None
+        target = directory / f"copy-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(source.database, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    base = postgres_base_url()
+    assert base is not None
+    with temporary_database(base, f"t_{uuid.uuid4().hex[:12]}", source.database) as url:
+        yield url
+
+
+@contextmanager
+def app_client(database_url: str, **overrides: str) -> Iterator[TestClient[Any]]:
+    """The app in this process behind a synchronous httpx client (Litestar's TestClient, relative
+    URLs): for tests written against a server's URL whose process does not matter."""
+    with TestClient(create_app(settings_for(database_url, **overrides))) as client:
+        yield client

@@ -5,7 +5,6 @@ weekly noise — on the detector with many random series, and end to end through
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,7 @@ from tests.receiver.analytics_world import (
     submit_all,
     this_monday,
 )
-from tests.receiver.conftest import ADMIN_KEY, server_env
-from tests.receiver_server import run_receiver
+from tests.receiver.conftest import ADMIN_KEY, app_client
 
 UNTIL = date(2026, 11, 9)
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -242,12 +240,10 @@ def planted_world(plant: bool, seed: int = 11) -> World:
 
 
 @pytest.fixture
-def receiver_url(database_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, str]]:
-    with (
-        run_receiver(database_url, tmp_path, server_env(**ENV)) as receiver,
-        httpx.Client(timeout=60) as http,
-    ):
-        yield http, receiver.url
+def receiver_url(database_url: str) -> Iterator[tuple[httpx.Client, str]]:
+    """The app in process (relative URLs)."""
+    with app_client(database_url, **ENV) as http:
+        yield http, ""
 
 
 def anomalies(http: httpx.Client, url: str) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, date, datetime
 
+import pytest
 from alembic import command
 from sqlalchemy import Connection, DateTime, bindparam, text
 
@@ -40,6 +41,7 @@ def _migrate(connection: Connection, direction: str, revision: str) -> None:
     getattr(command, direction)(config, revision)
 
 
+@pytest.mark.empty_database
 async def test_migration_0003_backfills_the_week_and_goes_back(database_url: str) -> None:
     engine = create_engine(database_url)
     insert = text(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from receiver.db.partitions import include_in_comparison
 from receiver.db.tables import metadata, rate_limits, submissions
 from tests.payloads import load_payloads
-from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, count, server_env
+from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, count, in_process
 from tests.receiver_server import run_receiver
 
 PAYLOAD = load_payloads("valid")["printernizer-1.0-example"]
@@ -42,10 +42,6 @@ def cli(
         timeout=120,
         check=False,
     )
-
-
-def submit(url: str, key: str) -> httpx.Response:
-    return httpx.post(f"{url}/submit", json=PAYLOAD, headers={"X-API-Key": key})
 
 
 def test_keys_command_prints_two_env_lines(tmp_path: Path) -> None:
@@ -108,6 +104,7 @@ def test_development_without_keys_generates_and_prints_them(
     assert log.count("RECEIVER_SUBMIT_KEYS=") == 1
 
 
+@pytest.mark.empty_database
 def test_production_refuses_an_out_of_date_schema_until_upgraded(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -147,6 +144,7 @@ def _schema_differences(connection: Connection) -> list[object]:
     return list(compare_metadata(context, metadata))
 
 
+@pytest.mark.empty_database
 async def test_migrations_match_the_table_definitions(database_url: str, tmp_path: Path) -> None:
     assert cli("db", "upgrade", database_url=database_url, cwd=tmp_path).returncode == 0
     engine = create_async_engine(database_url)
@@ -161,8 +159,9 @@ async def test_migrations_match_the_table_definitions(database_url: str, tmp_pat
 async def test_purge_deletes_submissions_older_than_the_retention(
     database_url: str, tmp_path: Path
 ) -> None:
-    with run_receiver(database_url, tmp_path, server_env()) as receiver:
-        assert submit(receiver.url, SUBMIT_KEY).status_code == 200
+    async with in_process(database_url) as client:
+        stored = await client.post("/submit", json=PAYLOAD, headers={"X-API-Key": SUBMIT_KEY})
+        assert stored.status_code == 200
     await age_everything(database_url, datetime.now(UTC) - timedelta(days=800))
     kept = cli(
         "purge", database_url=database_url, cwd=tmp_path, env={"RECEIVER_RETENTION_DAYS": "900"}
@@ -187,23 +186,19 @@ def test_production_refuses_the_benchmark_dry_run(tmp_path: Path) -> None:
     assert "RECEIVER_BENCH_DRY_RUN" in result.stderr
 
 
-def statuses_with_dry_run(database_url: str, tmp_path: Path) -> list[int]:
-    env = server_env(RECEIVER_BENCH_DRY_RUN="1")
-    with run_receiver(database_url, tmp_path, env) as receiver:
-        return [
-            submit(receiver.url, SUBMIT_KEY).status_code,
-            submit(receiver.url, "not-a-key-at-all-0000").status_code,
-            httpx.post(
-                f"{receiver.url}/submit",
-                json={"schema_version": "1.0"},
-                headers={"X-API-Key": SUBMIT_KEY},
-            ).status_code,
-        ]
+async def statuses_with_dry_run(database_url: str) -> list[int]:
+    async with in_process(database_url, RECEIVER_BENCH_DRY_RUN="1") as client:
+        stored = await client.post("/submit", json=PAYLOAD, headers={"X-API-Key": SUBMIT_KEY})
+        bad_key = await client.post(
+            "/submit", json=PAYLOAD, headers={"X-API-Key": "not-a-key-at-all-0000"}
+        )
+        invalid = await client.post(
+            "/submit", json={"schema_version": "1.0"}, headers={"X-API-Key": SUBMIT_KEY}
+        )
+    return [stored.status_code, bad_key.status_code, invalid.status_code]
 
 
-async def test_benchmark_dry_run_checks_everything_but_stores_nothing(
-    database_url: str, tmp_path: Path
-) -> None:
-    assert statuses_with_dry_run(database_url, tmp_path) == [200, 401, 400]
+async def test_benchmark_dry_run_checks_everything_but_stores_nothing(database_url: str) -> None:
+    assert await statuses_with_dry_run(database_url) == [200, 401, 400]
     assert await count(database_url, "submissions") == 0
     assert await count(database_url, "installations") == 0

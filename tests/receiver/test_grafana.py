@@ -5,15 +5,13 @@ not run here, so Grafana itself is not started; its queries are)."""
 import asyncio
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml  # type: ignore[import-untyped]
 
 from tests.receiver.analytics_world import ENV, generate, submit_all
-from tests.receiver.conftest import ADMIN_KEY, query, server_env
-from tests.receiver_server import ROOT, run_receiver
+from tests.receiver.conftest import ADMIN_KEY, app_client, query
+from tests.receiver_server import ROOT
 
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "printernizer-usage.json"
@@ -49,15 +47,10 @@ def test_the_compose_profile_provisions_grafana_from_the_repository() -> None:
     assert grafana["ports"] == ["127.0.0.1:3000:3000"]
 
 
-def test_every_panel_query_runs_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    with (
-        run_receiver(postgres_url, tmp_path, server_env(**ENV)) as receiver,
-        httpx.Client(timeout=60) as http,
-    ):
-        submit_all(http, receiver.url, generate(3, installations=12, weeks=6))
-        refreshed = http.get(
-            f"{receiver.url}/stats/installations", headers={"X-API-Key": ADMIN_KEY}
-        )
+def test_every_panel_query_runs_on_postgresql(postgres_url: str) -> None:
+    with app_client(postgres_url, **ENV) as http:
+        submit_all(http, "", generate(3, installations=12, weeks=6))
+        refreshed = http.get("/stats/installations", headers={"X-API-Key": ADMIN_KEY})
         assert refreshed.status_code == 200
     for panel in panels():
         for target in panel["targets"]:

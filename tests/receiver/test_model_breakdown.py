@@ -204,6 +204,7 @@ def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
+@pytest.mark.empty_database
 async def test_migration_0002_keeps_stored_data_both_ways(database_url: str) -> None:
     engine = create_engine(database_url)
     try:

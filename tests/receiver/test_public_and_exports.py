@@ -7,7 +7,6 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from receiver.analytics import public_controller
 from receiver.analytics.public import OTHER, K, merged_partition
 from tests.receiver.analytics_world import (
     ENV,
@@ -25,8 +25,7 @@ from tests.receiver.analytics_world import (
     submit_all,
     this_monday,
 )
-from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, assert_error, server_env
-from tests.receiver_server import run_receiver
+from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, app_client, assert_error
 
 LAST_WEEK = this_monday() - WEEK
 # (country, mode, feature on?) per installation: DE 12, FR 6, LU 3, IS 1 — LU and IS are small
@@ -80,16 +79,21 @@ def small_world(people: list[tuple[str, str, bool]], weeks: int = 3) -> World:
     return world
 
 
-@pytest.fixture
-def running(database_url: str, tmp_path: Path) -> Iterator[Running]:
+@pytest.fixture(autouse=True)
+def fresh_public_cache() -> None:
+    """The public answer is cached for a minute per process (a server process has one app); each
+    app of this test process starts without the answer of the one before."""
+    public_controller._cache.clear()
+
+
+@pytest.fixture(scope="module")
+def running(module_database_url: str) -> Iterator[Running]:
+    """The app in process over one database seeded once per module (the tests only read)."""
     world = small_world(PEOPLE)
-    env = server_env(**ENV, RECEIVER_EXPORT_PSEUDONYM_KEY="a-stable-export-key-for-tests")
-    with (
-        run_receiver(database_url, tmp_path, env) as receiver,
-        httpx.Client(timeout=60) as http,
-    ):
-        submit_all(http, receiver.url, world)
-        yield Running(http, receiver.url, world)
+    env = {**ENV, "RECEIVER_EXPORT_PSEUDONYM_KEY": "a-stable-export-key-for-tests"}
+    with app_client(module_database_url, **env) as http:
+        submit_all(http, "", world)
+        yield Running(http, "", world)
 
 
 def test_public_stats_reveal_no_bucket_below_five(running: Running) -> None:
@@ -119,16 +123,11 @@ def test_public_stats_reveal_no_bucket_below_five(running: Running) -> None:
         assert hidden not in body
 
 
-def test_public_stats_show_nothing_below_five_installations(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_public_stats_show_nothing_below_five_installations(database_url: str) -> None:
     world = small_world(PEOPLE[:4])
-    with (
-        run_receiver(database_url, tmp_path, server_env(**ENV)) as receiver,
-        httpx.Client(timeout=60) as http,
-    ):
-        submit_all(http, receiver.url, world)
-        public = http.get(f"{receiver.url}/public/stats").json()
+    with app_client(database_url, **ENV) as http:
+        submit_all(http, "", world)
+        public = http.get("/public/stats").json()
     assert public["active_installations"] is None
     assert set(public) == {"k", "since_week", "until_week", "weeks", "active_installations"}
 
@@ -216,22 +215,15 @@ def test_exports_are_for_admin_keys_only(running: Running) -> None:
         assert_error(running.get(path, key=SUBMIT_KEY), 403, "forbidden")
 
 
-def test_without_a_configured_key_two_raw_exports_cannot_be_joined(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_without_a_configured_key_two_raw_exports_cannot_be_joined(database_url: str) -> None:
     world = small_world(PEOPLE[:2], weeks=1)
-    with (
-        run_receiver(database_url, tmp_path, server_env(**ENV)) as receiver,
-        httpx.Client(timeout=60) as http,
-    ):
-        submit_all(http, receiver.url, world)
+    with app_client(database_url, **ENV) as http:
+        submit_all(http, "", world)
         headers = {"X-API-Key": ADMIN_KEY}
         ids = [
             {
                 json.loads(line)["installation_id"]
-                for line in http.get(
-                    f"{receiver.url}/stats/export/raw", headers=headers
-                ).text.splitlines()
+                for line in http.get("/stats/export/raw", headers=headers).text.splitlines()
             }
             for _ in range(2)
         ]

@@ -32,8 +32,13 @@ from receiver.db.transactions import Database
 from receiver.ingest.weeks import attributed_week
 from receiver.reports.scheduler import ReportScheduler
 from tests.receiver.analytics_world import ENV, WEEK, World, generate, submit_all, this_monday
-from tests.receiver.conftest import ADMIN_KEY, SUBMIT_KEY, server_env
-from tests.receiver_server import free_port, run_receiver
+from tests.receiver.conftest import (
+    ADMIN_KEY,
+    SUBMIT_KEY,
+    app_client,
+    database_copy,
+)
+from tests.receiver_server import free_port
 
 LAST_WEEK = this_monday() - WEEK
 HOSTILE = '<script>alert("x")</script>&<b>'
@@ -172,16 +177,15 @@ async def store_hostile_submission(database_url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture
-def seeded(database_url: str, tmp_path: Path) -> Iterator[Seeded]:
+@pytest.fixture(scope="module")
+def seeded_once(module_database_url: str) -> str:
+    """The generated world and one hostile row, stored once per module and database (the app in
+    process); each test gets a copy."""
     world: World = generate(5, installations=18, weeks=10)
-    with (
-        run_receiver(database_url, tmp_path, server_env(**ENV)) as receiver,
-        httpx.Client(timeout=60) as http,
-    ):
-        submit_all(http, receiver.url, world)
+    with app_client(module_database_url, **ENV) as http:
+        submit_all(http, "", world)
         refused = http.post(
-            f"{receiver.url}/submit",
+            "/submit",
             json={
                 **world.sent[0][1],
                 "installation": {**world.sent[0][1]["installation"], "deployment_mode": HOSTILE},
@@ -189,8 +193,17 @@ def seeded(database_url: str, tmp_path: Path) -> Iterator[Seeded]:
             headers={"X-API-Key": SUBMIT_KEY},
         )
         assert refused.status_code == 400  # validation keeps markup out in the first place
-        asyncio.run(store_hostile_submission(database_url))
-        yield Seeded(http, receiver.url, database_url, tmp_path)
+    asyncio.run(store_hostile_submission(module_database_url))
+    return module_database_url
+
+
+@pytest.fixture
+def seeded(seeded_once: str, tmp_path: Path) -> Iterator[Seeded]:
+    with (
+        database_copy(seeded_once, tmp_path) as database_url,
+        app_client(database_url, **ENV) as http,
+    ):
+        yield Seeded(http, "", database_url, tmp_path)
 
 
 def iso(monday: date) -> str:
@@ -322,13 +335,11 @@ def test_the_schedule_sends_each_due_report_once(seeded: Seeded, mailbox: Mailbo
 
 def test_the_server_sends_a_due_report_by_itself(seeded: Seeded, mailbox: Mailbox) -> None:
     # weekday 1, hour 0: the last complete week's report was due this Monday at midnight
-    env = server_env(
-        **ENV,
-        **mailbox.env(
-            RECEIVER_REPORTS="weekly", RECEIVER_REPORT_WEEKDAY="1", RECEIVER_REPORT_HOUR="0"
-        ),
+    env = mailbox.env(
+        RECEIVER_REPORTS="weekly", RECEIVER_REPORT_WEEKDAY="1", RECEIVER_REPORT_HOUR="0"
     )
-    with run_receiver(seeded.database_url, seeded.tmp, env):
+    # the app's own schedule (its lifespan), in this process: no request asks for the report
+    with app_client(seeded.database_url, **ENV, **env):
         (message,) = mailbox.wait(timeout=60)
     assert message["Subject"].endswith(f"weekly report {iso(LAST_WEEK)}")
 

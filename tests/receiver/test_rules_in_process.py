@@ -5,7 +5,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from receiver.config import SettingsError, load_settings
@@ -15,8 +14,7 @@ from receiver.ingest.validation import PeriodRules, decode_payload
 from receiver.security.client_limit import ClientRateLimiter
 from receiver.security.keys import Capability, KeyRing
 from tests.payloads import load_payloads
-from tests.receiver.conftest import SUBMIT_KEY, assert_error, server_env
-from tests.receiver_server import run_receiver
+from tests.receiver.conftest import SUBMIT_KEY, assert_error, in_process
 
 NOW = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
 MINIMAL = load_payloads("valid")["printernizer-1.0-minimal"]
@@ -105,34 +103,29 @@ def test_settings_come_from_env_file_and_environment(tmp_path: Path) -> None:
     assert settings.cors_origins == ()
 
 
-def test_per_address_limit_over_http(database_url: str, tmp_path: Path) -> None:
-    env = server_env(RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE="3")
-    with run_receiver(database_url, tmp_path, env) as receiver, httpx.Client() as http:
+async def test_per_address_limit_over_http(database_url: str) -> None:
+    headers = {"X-API-Key": SUBMIT_KEY}
+    async with in_process(database_url, RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE="3") as client:
         statuses = [
-            http.post(
-                f"{receiver.url}/submit", json=MINIMAL, headers={"X-API-Key": SUBMIT_KEY}
-            ).status_code
+            (await client.post("/submit", json=MINIMAL, headers=headers)).status_code
             for _ in range(3)
         ]
-        limited = http.post(
-            f"{receiver.url}/submit", json=MINIMAL, headers={"X-API-Key": SUBMIT_KEY}
-        )
+        limited = await client.post("/submit", json=MINIMAL, headers=headers)
     assert statuses == [200, 200, 200]
     assert_error(limited, 429, "client_rate_limited")
     assert int(limited.headers["Retry-After"]) >= 1
 
 
-def test_cors_is_closed_by_default_and_opens_for_listed_origins(
-    database_url: str, tmp_path: Path
-) -> None:
+async def test_cors_is_closed_by_default_and_opens_for_listed_origins(database_url: str) -> None:
     preflight = {
         "Origin": "https://stats.example.org",
         "Access-Control-Request-Method": "GET",
     }
-    with run_receiver(database_url, tmp_path, server_env()) as receiver:
-        closed = httpx.get(f"{receiver.url}/health", headers=preflight)
+    async with in_process(database_url) as client:
+        closed = await client.get("/health", headers=preflight)
     assert "access-control-allow-origin" not in closed.headers
-    env = server_env(RECEIVER_CORS_ORIGINS="https://stats.example.org")
-    with run_receiver(database_url, tmp_path, env) as receiver:
-        opened = httpx.get(f"{receiver.url}/health", headers=preflight)
+    async with in_process(
+        database_url, RECEIVER_CORS_ORIGINS="https://stats.example.org"
+    ) as client:
+        opened = await client.get("/health", headers=preflight)
     assert opened.headers["access-control-allow-origin"] == "https://stats.example.org"
