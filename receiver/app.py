@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 
 from receiver import __version__, metrics, openapi
+from receiver.analytics.answer_cache import AnswerCache
 from receiver.analytics.background import start_refresh, stop_refresh
 from receiver.analytics.controller import stats_summary
 from receiver.analytics.export_aggregates_controller import ExportController
@@ -108,7 +109,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 deletion=DeletionService(database),
                 analytics=AnalyticsRepository(database),
                 stats=AnalyticsService(
-                    database, RollupRefresher(database, settings.rollup_interval_seconds)
+                    database,
+                    RollupRefresher(database, settings.rollup_interval_seconds),
+                    cache=AnswerCache(settings.answer_cache_seconds),
                 ),
                 addresses=ClientAddresses(settings.trusted_proxies, settings.proxy_header),
                 admin_limiter=ClientRateLimiter(

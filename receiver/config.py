@@ -76,6 +76,7 @@ class Settings:
 
     # analytics (docs/receiver.md, "Analytics") and e-mail reports ("Reports")
     rollup_interval_seconds: int = 10
+    answer_cache_seconds: int = 30
     export_pseudonym_key: str = ""
     reports: ReportSettings = field(default_factory=ReportSettings)
 
@@ -177,6 +178,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
             source, "RECEIVER_SECURE_COOKIES", default=environment != "development"
         ),
         rollup_interval_seconds=_integer(source, "RECEIVER_ROLLUP_INTERVAL_SECONDS", 10, 0),
+        answer_cache_seconds=_integer(source, "RECEIVER_ANSWER_CACHE_SECONDS", 30, 0),
         export_pseudonym_key=source.get("RECEIVER_EXPORT_PSEUDONYM_KEY", "").strip(),
         reports=_report_settings(source),
     )

@@ -231,6 +231,11 @@ async def _refresh_summary_totals(
     await database.write(move_unmatched)
 
 
+async def rollup_watermark(connection: AsyncConnection) -> datetime | None:
+    """Up to when the rollups hold the submissions (set by every refresh)."""
+    return await _watermark(connection)
+
+
 async def _watermark(connection: AsyncConnection) -> datetime | None:
     statement = select(rollup_state.c.watermark).where(rollup_state.c.name == STATE_ROW)
     value: datetime | None = (await connection.execute(statement)).scalar_one_or_none()

@@ -2,7 +2,7 @@
 table) shaped by a pure function. Controllers, the public endpoint, the exports and the e-mail
 reports all call these same methods, so their numbers agree."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.anomalies import anomalies_answer
 from receiver.analytics.anomalies_sql import anomaly_inputs
+from receiver.analytics.answer_cache import AnswerCache
 from receiver.analytics.distribution import shares, weekly_shares
 from receiver.analytics.distribution_sql import distribution
 from receiver.analytics.error_stats import errors_answer
@@ -28,6 +29,7 @@ from receiver.analytics.public import public_answer
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.reliability import WeekRange, reliability_answer
 from receiver.analytics.reliability_sql import reliability_sums
+from receiver.analytics.rollup_refresh import rollup_watermark
 from receiver.analytics.summary import summary
 from receiver.analytics.summary_totals import summary_rows
 from receiver.analytics.versions import versions_answer
@@ -45,18 +47,40 @@ def utc_now() -> datetime:
 
 class AnalyticsService:
     def __init__(
-        self, database: Database, refresher: RollupRefresher, clock: Clock = utc_now
+        self,
+        database: Database,
+        refresher: RollupRefresher,
+        clock: Clock = utc_now,
+        cache: AnswerCache | None = None,
     ) -> None:
         self.database = database
         self.refresher = refresher
         self.clock = clock
+        self.cache = cache or AnswerCache(0)
+
+    async def _cached(
+        self, key: tuple[Hashable, ...], work: Callable[[AsyncConnection], Awaitable[Answer]]
+    ) -> Answer:
+        """`work`'s answer, or the one kept for `key` since the rollups last changed (answer_cache.py)."""
+        if not self.cache.enabled:
+            return await self.database.read(work)
+        watermark = await self.database.read(rollup_watermark)
+        found = self.cache.get((watermark, *key))
+        if found is not None:
+            return found
+        answer = await self.database.read(work)
+        self.cache.put((watermark, *key), answer)
+        return answer
 
     async def _answer(
-        self, window: WeekWindow, work: Callable[[AsyncConnection], Awaitable[Answer]]
+        self,
+        name: str,
+        window: WeekWindow,
+        work: Callable[[AsyncConnection], Awaitable[Answer]],
     ) -> Answer:
         await self.refresher.ensure_fresh()
         await self.refresher.ensure_window(window.until)
-        return await self.database.read(work)
+        return await self._cached((name, window.weeks, window.until), work)
 
     # -- one query set each ------------------------------------------------------------------
 
@@ -106,14 +130,17 @@ class AnalyticsService:
 
     async def installations(self, window: WeekWindow) -> Answer:
         return await self._answer(
-            window, lambda connection: self._installations(connection, window)
+            "installations", window, lambda connection: self._installations(connection, window)
         )
 
     async def versions(self, window: WeekWindow) -> Answer:
-        return await self._answer(window, lambda connection: self._versions(connection, window))
+        return await self._answer(
+            "versions", window, lambda connection: self._versions(connection, window)
+        )
 
     async def deployment_modes(self, window: WeekWindow) -> Answer:
         return await self._answer(
+            "deployment_modes",
             window,
             lambda connection: self._simple_distribution(
                 connection, window, "deployment_mode", "mode", "modes"
@@ -122,6 +149,7 @@ class AnalyticsService:
 
     async def countries(self, window: WeekWindow) -> Answer:
         return await self._answer(
+            "countries",
             window,
             lambda connection: self._simple_distribution(
                 connection, window, "country_code", "country", "countries"
@@ -129,19 +157,27 @@ class AnalyticsService:
         )
 
     async def printers(self, window: WeekWindow) -> Answer:
-        return await self._answer(window, lambda connection: self._printers(connection, window))
+        return await self._answer(
+            "printers", window, lambda connection: self._printers(connection, window)
+        )
 
     async def features(self, window: WeekWindow) -> Answer:
-        return await self._answer(window, lambda connection: self._features(connection, window))
+        return await self._answer(
+            "features", window, lambda connection: self._features(connection, window)
+        )
 
     async def jobs(self, window: WeekWindow) -> Answer:
-        return await self._answer(window, lambda connection: self._jobs(connection, window))
+        return await self._answer("jobs", window, lambda connection: self._jobs(connection, window))
 
     async def errors(self, window: WeekWindow) -> Answer:
-        return await self._answer(window, lambda connection: self._errors(connection, window))
+        return await self._answer(
+            "errors", window, lambda connection: self._errors(connection, window)
+        )
 
     async def anomalies(self, window: WeekWindow) -> Answer:
-        return await self._answer(window, lambda connection: self._anomalies(connection, window))
+        return await self._answer(
+            "anomalies", window, lambda connection: self._anomalies(connection, window)
+        )
 
     async def overview(self, window: WeekWindow) -> Answer:
         async def work(connection: AsyncConnection) -> Answer:
@@ -157,7 +193,7 @@ class AnalyticsService:
                 },
             )
 
-        return await self._answer(window, work)
+        return await self._answer("overview", window, work)
 
     async def summary(self) -> Answer:
         """GET /stats/summary: the kept totals (summary_totals.py) and the stored submissions."""
@@ -168,7 +204,7 @@ class AnalyticsService:
             submissions = int((await connection.execute(stored)).scalar_one())
             return summary(submissions, await summary_rows(connection))
 
-        return await self.database.read(work)
+        return await self._cached(("summary",), work)
 
     async def reliability(self, weeks: WeekRange) -> Answer:
         """GET /stats/reliability: per-model figures from the weekly model rollups."""
@@ -177,7 +213,7 @@ class AnalyticsService:
         async def work(connection: AsyncConnection) -> Answer:
             return reliability_answer(weeks, *await reliability_sums(connection, weeks))
 
-        return await self.database.read(work)
+        return await self._cached(("reliability", weeks.since, weeks.until), work)
 
     async def public(self, window: WeekWindow) -> Answer:
         """The public aggregates (k-anonymous; public.py) from the admin answers' counts."""
@@ -201,7 +237,7 @@ class AnalyticsService:
                 },
             )
 
-        return await self._answer(window, work)
+        return await self._answer("public", window, work)
 
     async def everything(self, window: WeekWindow) -> dict[str, Answer]:
         """Every answer for one range, read together (exports, reports, the public endpoint)."""
@@ -223,4 +259,4 @@ class AnalyticsService:
                 "anomalies": await self._anomalies(connection, window),
             }
 
-        return await self._answer(window, work)
+        return await self._answer("everything", window, work)
