@@ -7,7 +7,7 @@ import json
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +181,7 @@ class Templates:
         self._postgres: str | None = None
         # a test's PostgreSQL database is dropped in the background (the next test need not wait)
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+        self._drops: list[Future[None]] = []
 
     def sqlite_copy(self, target: Path) -> str:
         if self._sqlite is None:
@@ -212,10 +213,12 @@ class Templates:
         try:
             yield url
         finally:
-            self._dropper.submit(drop_database, base_url, name)
+            self._drops.append(self._dropper.submit(drop_database, base_url, name))
 
     def close(self) -> None:
         self._dropper.shutdown(wait=True)
+        for drop in self._drops:
+            drop.result()  # a database left behind is an error of the run
         base = postgres_base_url()
         if self._postgres is not None and base is not None:
             drop_database(base, self._postgres)
