@@ -16,8 +16,8 @@ Run: `.venv/bin/python -m bench.analytics_load [--quick]`.
    like a browser (total time; then warm repeats).
 3. Starts it again as deployed (answer cache on): the dashboard's loads, then ingest throughput
    (bench/receiver_load.py's load generator, new installations, concurrency 16) alone and while the
-   dashboard reloads every `--refresh-interval` seconds: after a warm-up, alone / beside / alone /
-   beside, 15 s each (4 s with --quick), so both see the same background rollup refresh work.
+   dashboard reloads every `--refresh-interval` seconds: after a warm-up, alone and beside alternated
+   6 times, 5 s each (4 s with --quick), so both see the same background rollup refresh work.
 
 With `--reuse-seed` the seeded databases are kept (PostgreSQL template databases, SQLite files) and
 used again by the next run: only the rollups are rebuilt, and only when their definition changed
@@ -85,6 +85,7 @@ BATCH = 20_000
 CHURN_SHARE = 0.93
 MEAN_LIFE_WEEKS = 4.0
 WEEKS = 104
+ROUNDS = 6  # ingest alone / beside the dashboard, alternated
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Size:
 
 
 FULL = Size(
-    postgres_installations=100_000, sqlite_installations=10_000, repeats=30, ingest_seconds=15
+    postgres_installations=100_000, sqlite_installations=10_000, repeats=30, ingest_seconds=5
 )
 QUICK = Size(
     postgres_installations=10_000, sqlite_installations=2_000, repeats=15, ingest_seconds=4
@@ -473,7 +474,8 @@ async def ingest_rates(
 ) -> tuple[float, float, list[float]]:
     """Ingest throughput alone and beside a reloading dashboard: after a warm-up of the same length
     (the background rollup refresh is then busy with the new submissions, as it is under steady
-    ingest), alone, beside, alone, beside — so both see the same share of refresh work and drift;
+    ingest), `ROUNDS` times alone then beside — so both see the same share of refresh work (whose
+    cycle is about the refresh interval plus its duration) and drift;
     returns (alone per second, beside per second, the dashboard loads' milliseconds)."""
     host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
     paths = dashboard_paths()
@@ -504,11 +506,14 @@ async def ingest_rates(
     try:
         await ingest()  # warm-up
         alone, beside = [0, 0.0], [0, 0.0]
-        for _ in range(2):
+        rates: list[str] = []
+        for _ in range(ROUNDS):
             for totals, phase in ((alone, ingest), (beside, beside_the_dashboard)):
                 stored, elapsed = await phase()
                 totals[0] += stored
                 totals[1] += elapsed
+                rates.append(f"{stored / elapsed:.0f}")
+        print(f"  per phase (alone, beside, …): {' '.join(rates)} /s", flush=True)
     finally:
         await client.aclose()
     return alone[0] / alone[1], beside[0] / beside[1], loads
@@ -630,7 +635,7 @@ def _measure_with_cache(
     report.ingest_alone_per_s = alone
     report.ingest_with_dashboard_per_s = together
     report.dashboard_loads_during_ingest = len(loads)
-    report.expected_loads = max(1, int(2 * size.ingest_seconds / interval / 2))
+    report.expected_loads = max(1, int(ROUNDS * size.ingest_seconds / interval / 2))
     report.dashboard_ms_during_ingest_p95 = _percentile(loads, 0.95) if loads else 0.0
     print(
         f"  ingest alone {alone:.0f}/s, with the dashboard reloading every {interval:g} s "
