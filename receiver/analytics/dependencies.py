@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from receiver.analytics.service import AnalyticsService
@@ -27,3 +28,8 @@ def provide_window(
     ] = None,
 ) -> WeekWindow:
     return week_window(weeks, until_week, datetime.now(UTC))
+
+
+# How handlers declare them (Litestar 3 no longer infers a dependency from a parameter name).
+StatsDependency = NamedDependency[AnalyticsService]
+WindowDependency = NamedDependency[WeekWindow]

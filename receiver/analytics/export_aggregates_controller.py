@@ -10,14 +10,17 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from receiver.analytics.aggregate_export import aggregate_rows, to_csv
-from receiver.analytics.dependencies import provide_stats, provide_window
+from receiver.analytics.dependencies import (
+    StatsDependency,
+    WindowDependency,
+    provide_stats,
+    provide_window,
+)
 from receiver.analytics.export import ExportFilter, export_filter, export_line
 from receiver.analytics.export_controller import NDJSON, PAGE_SIZE
 from receiver.analytics.guards import admin_only
 from receiver.analytics.pseudonym import Pseudonymiser
 from receiver.analytics.repository import AnalyticsRepository
-from receiver.analytics.service import AnalyticsService
-from receiver.analytics.week_window import WeekWindow
 from receiver.errors import ApiError
 from receiver.services import services_of
 
@@ -66,8 +69,8 @@ class ExportController(Controller):
     )
     async def aggregates(
         self,
-        stats: AnalyticsService,
-        window: WeekWindow,
+        stats: StatsDependency,
+        window: WindowDependency,
         format: Annotated[str | None, Parameter(description="json (default) or csv")] = None,
     ) -> Response[Any]:
         kind = _format(format)

@@ -9,9 +9,8 @@ from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from receiver.analytics.dependencies import provide_stats
+from receiver.analytics.dependencies import StatsDependency, provide_stats
 from receiver.analytics.public import K
-from receiver.analytics.service import AnalyticsService
 from receiver.analytics.week_window import MAX_WEEKS, week_window
 
 CACHE_SECONDS = 60.0
@@ -34,7 +33,7 @@ class PublicStatsController(Controller):
     )
     async def public_stats(
         self,
-        stats: AnalyticsService,
+        stats: StatsDependency,
         weeks: Annotated[
             str | None, Parameter(description=f"Weeks of the series, 1 … {MAX_WEEKS} (default 12)")
         ] = None,

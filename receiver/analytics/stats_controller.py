@@ -6,10 +6,13 @@ from typing import Any
 from litestar import Controller, get
 from litestar.di import Provide
 
-from receiver.analytics.dependencies import provide_stats, provide_window
+from receiver.analytics.dependencies import (
+    StatsDependency,
+    WindowDependency,
+    provide_stats,
+    provide_window,
+)
 from receiver.analytics.guards import admin_only
-from receiver.analytics.service import AnalyticsService
-from receiver.analytics.week_window import WeekWindow
 
 type Answer = dict[str, Any]
 
@@ -24,41 +27,41 @@ class StatsController(Controller):
     }
 
     @get("/overview", summary="The dashboard's top row in one call (admin key)")
-    async def overview(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def overview(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.overview(window)
 
     @get("/installations", summary="Installations: total, active, new, gone quiet, growth")
-    async def installations(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def installations(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.installations(window)
 
     @get("/versions", summary="Versions of active installations, newest, adoption per week")
-    async def versions(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def versions(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.versions(window)
 
     @get("/deployment-modes", summary="Deployment modes of active installations")
-    async def deployment_modes(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def deployment_modes(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.deployment_modes(window)
 
     @get("/countries", summary="Countries of active installations")
-    async def countries(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def countries(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.countries(window)
 
     @get("/printers", summary="Fleet sizes, printers by family and model")
-    async def printers(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def printers(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.printers(window)
 
     @get("/features", summary="Feature adoption among active installations")
-    async def features(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def features(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.features(window)
 
     @get("/jobs", summary="Jobs by outcome, success rate, print hours, filament")
-    async def jobs(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def jobs(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.jobs(window)
 
     @get("/errors", summary="Errors by type and code with the week-over-week change")
-    async def errors(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def errors(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.errors(window)
 
     @get("/anomalies", summary="Unusual weeks and versions, with severity and numbers")
-    async def anomalies(self, stats: AnalyticsService, window: WeekWindow) -> Answer:
+    async def anomalies(self, stats: StatsDependency, window: WindowDependency) -> Answer:
         return await stats.anomalies(window)
