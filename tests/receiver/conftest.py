@@ -24,6 +24,7 @@ from receiver.app import create_app
 from receiver.config import Settings, load_settings
 from receiver.db.engine import create_engine
 from receiver.db.schema_version import upgrade_to_head
+from receiver.db.transactions import Database
 from tests.conftest import POSTGRES_URL_VARIABLE, postgres_base_url
 from tests.postgres import create_database, drop_database, temporary_database
 from tests.receiver_server import RunningReceiver, run_receiver
@@ -271,6 +272,18 @@ def module_database_url(
         pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE} (.ci/run does)")
     with database_templates.postgres_copy(base, database_templates.postgres_template(base)) as url:
         yield url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The receiver's database layer on `database_url` (at the schema head), for tests of the SQL
+    below the HTTP API."""
+    engine = create_engine(database_url, pool_size=2)
+    await upgrade_to_head(engine)
+    try:
+        yield Database(engine)
+    finally:
+        await engine.dispose()
 
 
 @contextmanager

@@ -1,19 +1,15 @@
 """Analytics answers kept until the rollups change (answer_cache.py): a repeated question is answered
 from the cache, a refresh (new watermark) or the time limit reads it again."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.answer_cache import SIZE, AnswerCache
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.rollup_refresh import refresh_rollups
 from receiver.analytics.service import AnalyticsService
-from receiver.db.engine import create_engine
-from receiver.db.schema_version import upgrade_to_head
 from receiver.db.transactions import Database
 
 
@@ -31,16 +27,6 @@ def test_answers_expire_and_the_oldest_go_first() -> None:
     off = AnswerCache(0)
     off.put("a", {"n": 1})
     assert off.get("a") is None
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(database_url, pool_size=2)
-    await upgrade_to_head(engine)
-    try:
-        yield Database(engine)
-    finally:
-        await engine.dispose()
 
 
 async def test_an_answer_is_read_again_after_a_refresh(database: Database) -> None:

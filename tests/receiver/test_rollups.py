@@ -5,7 +5,6 @@ runs at most once per interval and never twice at the same time."""
 import asyncio
 import copy
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,6 @@ from receiver.analytics.reliability import WeekRange
 from receiver.analytics.reliability_sql import reliability_sums
 from receiver.analytics.rollup_refresh import MARGIN, refresh_rollups
 from receiver.analytics.week_window import WeekWindow
-from receiver.db.engine import create_engine
-from receiver.db.schema_version import upgrade_to_head
 from receiver.db.tables import (
     installation_spans,
     installation_weeks,
@@ -40,16 +37,6 @@ from tests.receiver.conftest import query, server_env
 from tests.receiver_server import run_receiver
 
 MONDAY = date(2026, 11, 2)
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(database_url, pool_size=2)
-    await upgrade_to_head(engine)
-    try:
-        yield Database(engine)
-    finally:
-        await engine.dispose()
 
 
 async def store(
