@@ -18,7 +18,6 @@ from receiver.analytics.dependencies import (
 )
 from receiver.analytics.export import ExportFilter, export_filter, export_line
 from receiver.analytics.export_controller import NDJSON, PAGE_SIZE
-from receiver.analytics.guards import admin_only
 from receiver.analytics.pseudonym import Pseudonymiser
 from receiver.analytics.repository import AnalyticsRepository
 from receiver.errors import ApiError
@@ -57,7 +56,6 @@ async def _pseudonymised_lines(
 class ExportController(Controller):
     path = "/stats/export"
     tags = ["analytics"]  # noqa: RUF012 (Litestar reads class attributes)
-    guards = [admin_only]  # noqa: RUF012
 
     @get(
         "/aggregates",

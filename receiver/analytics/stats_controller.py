@@ -12,7 +12,6 @@ from receiver.analytics.dependencies import (
     provide_stats,
     provide_window,
 )
-from receiver.analytics.guards import admin_only
 
 type Answer = dict[str, Any]
 
@@ -20,7 +19,6 @@ type Answer = dict[str, Any]
 class StatsController(Controller):
     path = "/stats"
     tags = ["analytics"]  # noqa: RUF012 (Litestar reads class attributes)
-    guards = [admin_only]  # noqa: RUF012
     dependencies = {  # noqa: RUF012
         "stats": Provide(provide_stats, sync_to_thread=False),
         "window": Provide(provide_window, sync_to_thread=False),
