@@ -8,19 +8,9 @@ from typing import Any
 from receiver.analytics.distribution import ratio
 from receiver.analytics.reliability import iso_week, wilson_interval
 from receiver.analytics.week_window import WeekWindow
+from receiver.db.tables import JOB_SUMS
 
-SUMMED = (
-    "installation_weeks",
-    "started",
-    "completed",
-    "failed",
-    "cancelled",
-    "ended_without_outcome",
-    "print_centihours",
-    "paused_centihours",
-    "filament_cm",
-    "filament_reports",
-)
+SUMMED = ("installation_weeks", *JOB_SUMS)
 
 
 def job_figures(sums: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,21 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_sql import rows
 from receiver.analytics.week_window import WeekWindow
-from receiver.db.tables import weekly_jobs, weekly_model_jobs
+from receiver.db.tables import JOB_SUMS, weekly_jobs, weekly_model_jobs
 
 jobs_c = weekly_jobs.c
 models_c = weekly_model_jobs.c
-SUMMED = (
-    "started",
-    "completed",
-    "failed",
-    "cancelled",
-    "ended_without_outcome",
-    "print_centihours",
-    "paused_centihours",
-    "filament_cm",
-    "filament_reports",
-)
 
 
 async def job_sums(
@@ -32,20 +21,20 @@ async def job_sums(
     in_range = jobs_c.week.between(window.since, window.until)
     totals = select(
         func.sum(jobs_c.reports).label("installation_weeks"),
-        *(func.sum(jobs_c[name]).label(name) for name in SUMMED),
+        *(func.sum(jobs_c[name]).label(name) for name in JOB_SUMS),
         func.sum(jobs_c.legacy_job_count).label("legacy_job_count"),
     ).where(in_range)
     weekly = select(
         jobs_c.week,
         jobs_c.reports.label("installation_weeks"),
-        *(jobs_c[name] for name in SUMMED),
+        *(jobs_c[name] for name in JOB_SUMS),
     ).where(in_range)
     models = (
         select(
             models_c.family,
             models_c.model,
             func.sum(models_c.installation_weeks).label("installation_weeks"),
-            *(func.sum(models_c[name]).label(name) for name in SUMMED),
+            *(func.sum(models_c[name]).label(name) for name in JOB_SUMS),
         )
         .where(models_c.week.between(window.since, window.until))
         .group_by(models_c.family, models_c.model)

@@ -276,7 +276,8 @@ window_counts = Table(
     Column("amount", BigInteger, nullable=False),
 )
 
-_JOB_SUMS = (
+# The job sums kept per week (weekly_jobs) and per week and model (weekly_model_jobs).
+JOB_SUMS = (
     "started",
     "completed",
     "failed",
@@ -294,7 +295,7 @@ weekly_jobs = Table(
     Column("week", Date, primary_key=True),
     Column("active", Integer, nullable=False),
     Column("reports", Integer, nullable=False),
-    *(Column(name, BigInteger, nullable=True) for name in _JOB_SUMS),
+    *(Column(name, BigInteger, nullable=True) for name in JOB_SUMS),
     Column("legacy_job_count", BigInteger, nullable=False),
     Column("errors", BigInteger, nullable=False),
 )
@@ -306,7 +307,7 @@ weekly_model_jobs = Table(
     Column("family", String(64), primary_key=True),
     Column("model", String(64), primary_key=True),
     Column("installation_weeks", Integer, nullable=False),
-    *(Column(name, BigInteger, nullable=True) for name in _JOB_SUMS),
+    *(Column(name, BigInteger, nullable=True) for name in JOB_SUMS),
 )
 
 dirty_weeks = Table("dirty_weeks", metadata, Column("week", Date, primary_key=True))
