@@ -14,7 +14,6 @@ from receiver.analytics.public import K
 from receiver.analytics.week_window import MAX_WEEKS, week_window
 
 CACHE_SECONDS = 60.0
-_cache: dict[int, tuple[float, dict[str, Any]]] = {}
 
 
 class PublicStatsController(Controller):
@@ -41,7 +40,7 @@ class PublicStatsController(Controller):
         window = week_window(weeks, None, datetime.now(UTC))
         key = window.weeks
         now = time.monotonic()
-        cached = _cache.get(key)
+        cached = stats.public_answers.get(key)
         if (
             cached is not None
             and now - cached[0] < CACHE_SECONDS
@@ -49,5 +48,5 @@ class PublicStatsController(Controller):
         ):
             return cached[1]
         answer = await stats.public(window)
-        _cache[key] = (now, answer)
+        stats.public_answers[key] = (now, answer)
         return answer

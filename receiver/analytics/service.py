@@ -57,6 +57,8 @@ class AnalyticsService:
         self.refresher = refresher
         self.clock = clock
         self.cache = cache or AnswerCache(0)
+        # GET /public/stats per range for a minute (public_controller.py): one app's, not the process's
+        self.public_answers: dict[int, tuple[float, Answer]] = {}
 
     async def _cached(
         self, key: tuple[Hashable, ...], work: Callable[[AsyncConnection], Awaitable[Answer]]

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receiver.analytics import public_controller
 from receiver.analytics.public import OTHER, K, merged_partition
 from tests.receiver.analytics_world import (
     ENV,
@@ -79,13 +78,6 @@ def small_world(people: list[tuple[str, str, bool]], weeks: int = 3) -> World:
     return world
 
 
-@pytest.fixture(autouse=True)
-def fresh_public_cache() -> None:
-    """The public answer is cached for a minute per process (a server process has one app); each
-    app of this test process starts without the answer of the one before."""
-    public_controller._cache.clear()
-
-
 @pytest.fixture(scope="module")
 def running(module_database_url: str) -> Iterator[Running]:
     """The app in process over one database seeded once per module (the tests only read)."""
@@ -130,6 +122,18 @@ def test_public_stats_show_nothing_below_five_installations(database_url: str) -
         public = http.get("/public/stats").json()
     assert public["active_installations"] is None
     assert set(public) == {"k", "since_week", "until_week", "weeks", "active_installations"}
+
+
+def test_public_stats_are_computed_once_a_minute_per_range(database_url: str) -> None:
+    """Anyone may ask: a range's answer is kept for a minute, so a flood costs one computation."""
+    with app_client(database_url, **ENV) as http:
+        submit_all(http, "", small_world(PEOPLE[:6]))
+        first = http.get("/public/stats").json()
+        submit_all(http, "", small_world(PEOPLE))
+        assert http.get("/public/stats").json() == first  # the minute has not passed
+        other_range = http.get("/public/stats", params={"weeks": "13"}).json()
+    assert first["active_installations"] == 6
+    assert other_range["active_installations"] == len(PEOPLE)
 
 
 def test_public_stats_bound_their_parameter(running: Running) -> None:
