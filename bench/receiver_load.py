@@ -75,8 +75,8 @@ class Profile:
     warmup_requests: int
 
 
-FULL = Profile(duration_s=8.0, warmup_requests=500)
-QUICK = Profile(duration_s=1.5, warmup_requests=200)
+FULL = Profile(duration_s=8.0, warmup_requests=1000)
+QUICK = Profile(duration_s=1.5, warmup_requests=600)
 
 
 def _run_async[T](coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -197,7 +197,11 @@ class Bench:
         wanted = int(expected_rate * self.profile.duration_s * 3)
         return max(MIN_POOL, min(wanted, int(MAX_RATE_PER_S * self.profile.duration_s)))
 
-    def _warm_up(self, servers: RunningServers, database: BenchDatabase | None) -> None:
+    def _warm_up(
+        self, servers: RunningServers, database: BenchDatabase | None, concurrency: int
+    ) -> None:
+        """Steady state before the clock starts: every client connection of the busiest level
+        opened once and the servers' database connections in use."""
         host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
         requests = (
             build_submit_requests(
@@ -208,7 +212,7 @@ class Bench:
         )
 
         async def load() -> LoadResult:
-            return await run_load(servers.targets, requests, 16, 60.0)
+            return await run_load(servers.targets, requests, concurrency, 60.0)
 
         result = _run_async(load)
         if database and result.ok == 0:
@@ -222,7 +226,7 @@ class Bench:
         upgrade_schema(env)
         with run_servers(workers, env, self.workdir) as servers:
             print(f"# {database.kind}, {workers} worker(s): {servers.mode}", flush=True)
-            self._warm_up(servers, database)
+            self._warm_up(servers, database, max(levels))
             expected = 1000.0
             for concurrency in levels:
                 host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
@@ -246,7 +250,7 @@ class Bench:
             upgrade_schema(env)
             with run_servers(workers, env, self.workdir) as servers:
                 print(f"# ceiling (GET /health), {workers} worker(s): {servers.mode}", flush=True)
-                self._warm_up(servers, None)
+                self._warm_up(servers, None, max(levels))
                 host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
                 request = build_get_request("/health", host)
                 for concurrency in levels:
@@ -267,7 +271,7 @@ class Bench:
             upgrade_schema(env)
             with run_servers(workers, env, self.workdir) as servers:
                 print(f"# ceiling ({DRY_RUN_VARIABLE}=1), {workers} worker(s)", flush=True)
-                self._warm_up(servers, None)
+                self._warm_up(servers, None, max(levels))
                 host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
                 for concurrency in levels:
                     requests = build_submit_requests(
