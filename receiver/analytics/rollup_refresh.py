@@ -5,6 +5,12 @@ still being stored; `submissions.received_at` is indexed) that change what count
 (installation, week): new, replaced (a re-sent period), or a later window of the same week. Each
 page is its own short transaction under the rollup lock (rollup_lock.py). Re-reading the margin is
 harmless: a submission already counted is filtered out in SQL, and writing it again changes nothing.
+
+The weeks whose summaries change and the installations whose summary totals move are those of the
+submissions no earlier refresh listed in `rollup_margin_seen` — not every submission of the margin
+again (at a steady ingest that was twelve refreshes' worth of work at every refresh). Listing comes
+first, in one statement; what commits after it is taken now and again by the next refresh (both
+steps are idempotent), so a late commit is never lost.
 """
 
 from dataclasses import dataclass
@@ -12,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, case, delete, literal, or_, select, tuple_, update
+from sqlalchemy import and_, case, delete, exists, insert, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics.rollup_lock import STATE_ROW, lock_rollups
@@ -26,6 +32,7 @@ from receiver.db.tables import (
     installation_week_features,
     installation_week_printers,
     installation_weeks,
+    rollup_margin_seen,
     rollup_state,
     submissions,
 )
@@ -194,27 +201,60 @@ async def _refresh_page(
     return len(rows), _Cursor(last["received_at"], int(last["id"]))
 
 
+_seen = rollup_margin_seen.c
+
+
+async def list_margin(
+    connection: AsyncConnection, watermark: datetime | None, until: datetime
+) -> None:
+    """List the submissions of the next refresh's margin [until - MARGIN, until) not yet listed, and
+    forget those before this refresh's margin (no refresh reads them again)."""
+    await lock_rollups(connection)
+    if watermark is not None:
+        await connection.execute(
+            delete(rollup_margin_seen).where(_seen.received_at < watermark - MARGIN)
+        )
+    listed = exists().where(_seen.submission_id == _s.id, _seen.received_at == _s.received_at)
+    margin = select(_s.id, _s.received_at, literal(until, _seen.refresh_until.type)).where(
+        _s.received_at >= until - MARGIN, _s.received_at < until, ~listed
+    )
+    await connection.execute(
+        insert(rollup_margin_seen).from_select(
+            ["submission_id", "received_at", "refresh_until"], margin
+        )
+    )
+
+
+def _new(watermark: datetime | None, until: datetime) -> Any:
+    """Submissions received in [watermark - MARGIN, until) that no refresh listed which then
+    completed (set the watermark): a failed refresh's listing does not count."""
+    if watermark is None:
+        return _s.received_at < until
+    listed_before = exists().where(
+        _seen.submission_id == _s.id,
+        _seen.received_at == _s.received_at,
+        _seen.refresh_until <= watermark,
+    )
+    return and_(_s.received_at >= watermark - MARGIN, _s.received_at < until, ~listed_before)
+
+
 async def received_weeks(
-    connection: AsyncConnection, since: datetime | None, until: datetime
+    connection: AsyncConnection, watermark: datetime | None, until: datetime
 ) -> list[Any]:
-    """The weeks of every submission received in [since, until): their stored-submission counts
-    change even when the submission does not count for its week (an earlier window of the week)."""
-    statement = select(_s.week_start).where(_s.received_at < until).distinct()
-    if since is not None:
-        statement = statement.where(_s.received_at >= since)
+    """The weeks of every new submission (`_new`): their stored-submission counts change even when
+    the submission does not count for its week (an earlier window of the week)."""
+    statement = select(_s.week_start).where(_new(watermark, until)).distinct()
     return list((await connection.execute(statement)).scalars())
 
 
 async def _refresh_summary_totals(
-    database: Database, since: datetime | None, until: datetime
+    database: Database, watermark: datetime | None, until: datetime
 ) -> None:
-    """Move the installations that received a submission in [since, until), and those in one of
+    """Move the installations with a new submission (`_new`), and those in one of
     `installations` / `summary_installations` only, in the summary totals (summary_totals.py)."""
 
     async def received(connection: AsyncConnection) -> list[str]:
-        statement = select(_s.installation_id).where(_s.received_at < until).distinct()
-        if since is not None:
-            statement = statement.where(_s.received_at >= since)
+        statement = select(_s.installation_id).where(_new(watermark, until)).distinct()
         return [str(found) for found in (await connection.execute(statement)).scalars()]
 
     async def move(connection: AsyncConnection, ids: list[str]) -> None:
@@ -272,12 +312,14 @@ async def refresh_rollups(database: Database, now: datetime, page_size: int = PA
         await lock_rollups(connection)
         return await recompute_dirty(connection)
 
+    await database.write(partial(list_margin, watermark=watermark, until=now))
+
     async def mark_received_weeks(connection: AsyncConnection) -> None:
         await lock_rollups(connection)
-        await mark_dirty(connection, await received_weeks(connection, since, now))
+        await mark_dirty(connection, await received_weeks(connection, watermark, now))
 
     await database.write(mark_received_weeks)
-    await _refresh_summary_totals(database, since, now)
+    await _refresh_summary_totals(database, watermark, now)
     while await database.write(summarise) > 0:  # a week may mark a later one dirty
         pass
 

@@ -230,6 +230,23 @@ rollup_state = Table(
     Column("watermark", DateTime(timezone=True), nullable=True),
 )
 
+# The submissions of the last refresh's margin (rollup_refresh.py) that it already rolled up: the next
+# refresh re-reads the margin for late commits but marks weeks and moves installations only for rows
+# not listed by an earlier refresh (`refresh_until`: the refresh that listed them). A re-sent period
+# keeps its id with a new `received_at`, so it counts as new.
+rollup_margin_seen = Table(
+    "rollup_margin_seen",
+    metadata,
+    Column(
+        "submission_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("received_at", DateTime(timezone=True), primary_key=True),
+    Column("refresh_until", DateTime(timezone=True), nullable=False),
+)
+
 # E-mail reports the schedule has claimed (one row per report, shared by every worker and host, so
 # each report is sent once); `sent_at` stays NULL until the message went out.
 sent_reports = Table(

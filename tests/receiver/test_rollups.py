@@ -19,7 +19,7 @@ from receiver.analytics.installations_sql import installation_counts
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.reliability import WeekRange
 from receiver.analytics.reliability_sql import reliability_sums
-from receiver.analytics.rollup_refresh import MARGIN, refresh_rollups
+from receiver.analytics.rollup_refresh import MARGIN, list_margin, received_weeks, refresh_rollups
 from receiver.analytics.week_window import WeekWindow
 from receiver.db.tables import (
     installation_spans,
@@ -27,6 +27,7 @@ from receiver.db.tables import (
     rollup_state,
     submission_models,
     submissions,
+    weekly_submissions,
 )
 from receiver.db.transactions import Database
 from receiver.ingest.weeks import attributed_week
@@ -136,6 +137,53 @@ async def test_a_submission_committed_late_within_the_margin_is_not_missed(
     assert [row[0] for row in await counted(database)] == ["early", "late"]
     watermark = await scalar(database, select(rollup_state.c.watermark))
     assert watermark is not None
+
+
+async def stored_in_week(database: Database, monday: date) -> int:
+    statement = select(weekly_submissions.c.submissions).where(weekly_submissions.c.week == monday)
+    return int(await scalar(database, statement))
+
+
+async def new_weeks(database: Database, until: datetime) -> list[date]:
+    """The weeks the next refresh (up to `until`) would mark for a new submission."""
+    watermark = await scalar(database, select(rollup_state.c.watermark))
+
+    async def work(connection: AsyncConnection) -> list[date]:
+        return await received_weeks(connection, watermark, until)
+
+    return await database.read(work)
+
+
+async def test_the_margin_is_re_read_only_for_what_no_refresh_listed(database: Database) -> None:
+    """A refresh marks a week again only for submissions the last completed refresh did not see —
+    not for every submission of the margin (twelve refreshes' worth of work at each one) — and an
+    earlier window of a counted week, committed late within the margin, still reaches the week's
+    stored-submission count."""
+    now = datetime.now(UTC)
+    await store(database, "inst", MONDAY, received_at=now)
+    await refresh_rollups(database, now + timedelta(seconds=1))
+    assert await stored_in_week(database, MONDAY) == 1
+    assert await new_weeks(database, now + timedelta(seconds=2)) == []
+    # an earlier window of the same week, received before that refresh, committed after it
+    await store(database, "inst", MONDAY, received_at=now - MARGIN / 2, shift=-timedelta(days=1))
+    assert await new_weeks(database, now + timedelta(seconds=2)) == [MONDAY]
+    await refresh_rollups(database, now + timedelta(seconds=2))
+    assert await stored_in_week(database, MONDAY) == 2
+    assert await new_weeks(database, now + timedelta(seconds=3)) == []
+
+
+async def test_a_failed_refreshs_listing_does_not_hide_a_submission(database: Database) -> None:
+    now = datetime.now(UTC)
+    await store(database, "inst", MONDAY, received_at=now)
+    await refresh_rollups(database, now + timedelta(seconds=1))
+    watermark = await scalar(database, select(rollup_state.c.watermark))
+    await store(database, "inst", MONDAY, received_at=now - MARGIN / 2, shift=-timedelta(days=1))
+    # a refresh that listed the margin and then failed (no watermark set)
+    await database.write(
+        lambda connection: list_margin(connection, watermark, now + timedelta(seconds=2))
+    )
+    await refresh_rollups(database, now + timedelta(seconds=3))
+    assert await stored_in_week(database, MONDAY) == 2
 
 
 async def test_purge_and_erasure_take_their_rollups_along(database: Database) -> None:
