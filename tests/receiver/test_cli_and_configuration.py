@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from receiver.cli import main
 from receiver.db.partitions import include_in_comparison
 from receiver.db.tables import metadata, rate_limits, submissions
 from tests.payloads import load_payloads
@@ -44,8 +45,49 @@ def cli(
     )
 
 
-def test_keys_command_prints_two_env_lines(tmp_path: Path) -> None:
-    result = cli("keys", "--format", "env", database_url="unused", cwd=tmp_path)
+def cli_in_process(
+    *args: str,
+    database_url: str,
+    cwd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`cli` without a new interpreter, for commands that answer before serving or touching a
+    database (the start-up refusals): the same `main` and exit code, the same output."""
+    full_env = {
+        "RECEIVER_DATABASE_URL": database_url,
+        "RECEIVER_ENVIRONMENT": "production",
+        "RECEIVER_SUBMIT_KEYS": SUBMIT_KEY,
+        "RECEIVER_ADMIN_KEYS": ADMIN_KEY,
+        **(env or {}),
+    }
+    for name in [name for name in os.environ if name.startswith("RECEIVER_")]:
+        monkeypatch.delenv(name)
+    for name, value in full_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(cwd)
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
+
+
+def test_keys_command_prints_two_env_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = cli_in_process(
+        "keys",
+        "--format",
+        "env",
+        database_url="unused",
+        cwd=tmp_path,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
     lines = result.stdout.splitlines()
     assert result.returncode == 0
     assert [line.split("=", 1)[0] for line in lines] == [
@@ -69,12 +111,18 @@ def test_keys_command_prints_two_env_lines(tmp_path: Path) -> None:
     ],
 )
 def test_production_refuses_to_start_without_real_keys(
-    tmp_path: Path, submit_keys: str, admin_keys: str
+    tmp_path: Path,
+    submit_keys: str,
+    admin_keys: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result = cli(
+    result = cli_in_process(
         "serve",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
         cwd=tmp_path,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
         env={
             "RECEIVER_SUBMIT_KEYS": submit_keys,
             "RECEIVER_ADMIN_KEYS": admin_keys,
@@ -175,11 +223,15 @@ async def test_purge_deletes_submissions_older_than_the_retention(
     assert await count(database_url, "rate_limits") == 0
 
 
-def test_production_refuses_the_benchmark_dry_run(tmp_path: Path) -> None:
-    result = cli(
+def test_production_refuses_the_benchmark_dry_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = cli_in_process(
         "serve",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
         cwd=tmp_path,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
         env={"RECEIVER_BENCH_DRY_RUN": "1", "RECEIVER_PORT": "1"},
     )
     assert result.returncode == 2
