@@ -36,7 +36,7 @@ CHARTS = (
     "reliability",
 )
 # A small world: enough weeks for the anomaly baselines and the per-model breakdown (release 0.8.0).
-DEMO = DemoConfig(installations=90, weeks=40, seed=7)
+DEMO = DemoConfig(installations=50, weeks=30, seed=7)
 
 CHART_FACTS = """
 (() => {
