@@ -1,11 +1,12 @@
 """The long-lived objects the request handlers use, built once per process in the app's lifespan."""
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.params import Dependency
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from receiver.analytics.repository import AnalyticsRepository
 from receiver.analytics.service import AnalyticsService
@@ -48,7 +49,7 @@ def provide_services(request: Request[Any, Any, Any]) -> Services:
 
 
 # Not validated by Litestar's signature model (it is our own object, and skipping costs nothing).
-ServicesDependency = Annotated[Services, Dependency(skip_validation=True)]
+ServicesDependency = NamedDependency[SkipValidation[Services]]
 
 
 def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:

@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import MediaType, Request, Response, delete
+from litestar.params import FromPath
 
 from receiver.errors import ApiError
 from receiver.logs import short_id
@@ -45,7 +46,9 @@ def _canonical_id(value: str) -> str:
     operation_class=DeleteOperation,
 )
 async def erase_installation(
-    request: Request[Any, Any, Any], services: ServicesDependency, installation_id: str
+    request: Request[Any, Any, Any],
+    services: ServicesDependency,
+    installation_id: FromPath[str],
 ) -> Response[bytes]:
     capability: Capability = request.state[CAPABILITY]
     canonical = _canonical_id(installation_id)
