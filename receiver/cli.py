@@ -22,6 +22,11 @@ from receiver.db.engine import create_engine
 from receiver.db.schema_version import SchemaOutOfDate, ensure_schema, upgrade_to_head
 from receiver.db.transactions import Database
 from receiver.errors import ApiError
+from receiver.http_protocol import (
+    HEAD_TIMEOUT_VARIABLE,
+    MAX_HEAD_VARIABLE,
+    BoundedHeadProtocol,
+)
 from receiver.logs import configure_logging
 from receiver.metrics import MULTIPROCESS_VARIABLE
 from receiver.progress import Progress
@@ -103,6 +108,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     os.environ["RECEIVER_ADMIN_KEYS"] = ",".join(settings.admin_keys)
     # each worker takes its share of RECEIVER_INGEST_QUOTA_PER_HOUR
     os.environ["RECEIVER_WORKERS"] = str(args.workers)
+    os.environ[MAX_HEAD_VARIABLE] = str(settings.max_head_bytes)
+    os.environ[HEAD_TIMEOUT_VARIABLE] = str(settings.head_timeout_seconds)
     if args.workers > 1:
         _metrics_directory()
     asyncio.run(_prepare_database(settings))
@@ -120,7 +127,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHeadProtocol,  # httptools, with a bounded request head (http_protocol.py)
         access_log=False,
         log_config=None,
         server_header=False,

@@ -53,6 +53,8 @@ class Settings:
     rate_limit_per_hour: int = 10
     client_rate_limit_per_minute: int = 60
     max_body_bytes: int = 65536
+    max_head_bytes: int = 65536
+    head_timeout_seconds: int = 10
     retention_days: int = 730
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -154,6 +156,8 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
             source, "RECEIVER_CLIENT_RATE_LIMIT_PER_MINUTE", 60, 0
         ),
         max_body_bytes=_integer(source, "RECEIVER_MAX_BODY_BYTES", 65536, 1024),
+        max_head_bytes=_integer(source, "RECEIVER_MAX_HEAD_BYTES", 65536, 4096),
+        head_timeout_seconds=_integer(source, "RECEIVER_HEAD_TIMEOUT_SECONDS", 10, 1, 300),
         retention_days=_integer(source, "RECEIVER_RETENTION_DAYS", 730, 1),
         log_level=source.get("RECEIVER_LOG_LEVEL", "INFO").strip().upper() or "INFO",
         host=source.get("RECEIVER_HOST", "127.0.0.1").strip() or "127.0.0.1",
