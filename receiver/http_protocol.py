@@ -4,9 +4,10 @@ httptools keeps a header of any size in memory and uvicorn waits for a request h
 keep-alive timeout only starts after a first response): a client talking to the receiver directly — or
 through a proxy that passes large headers — could hold memory and connections that way. Here a request
 head (request line and headers) may be at most `RECEIVER_MAX_HEAD_BYTES` and must be complete within
-`RECEIVER_HEAD_TIMEOUT_SECONDS` of the connection or of the previous response (config.py); otherwise the answer is
-431 or 408 in the usual error shape and the connection is closed. Bodies are not affected (the submit
-body has its own cap, ingest/body.py).
+`RECEIVER_HEAD_TIMEOUT_SECONDS` of the connection or of the previous response (config.py), and its body
+within as long again after the headers (a dripping body would hold a connection and a task); otherwise
+the answer is 431 or 408 in the usual error shape and the connection is closed. The body's size has its
+own cap (ingest/body.py).
 """
 
 import asyncio
@@ -82,6 +83,12 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._in_head = False
         self._stop_head_timer()
         super().on_headers_complete()
+        # the body gets the same time from here (GET: the message completes in the same step)
+        self._head_timer = self.loop.call_later(self._head_timeout_seconds, self._body_too_slow)
+
+    def on_message_complete(self) -> None:
+        self._stop_head_timer()
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -107,6 +114,21 @@ class BoundedHeadProtocol(HttpToolsProtocol):
                 "request_timeout",
                 f"The request line and headers did not arrive within {self._head_timeout_seconds} s.",
             )
+
+    def _body_too_slow(self) -> None:
+        """The body did not arrive in time: 408 unless the app has begun answering; closing makes
+        the app's next `receive()` a disconnect, so its task ends too."""
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()
+            return
+        self._refuse(
+            408,
+            "request_timeout",
+            f"The body did not arrive within {self._head_timeout_seconds} s of the headers.",
+        )
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         self._stop_head_timer()

@@ -1,6 +1,7 @@
-"""A request head (request line and headers) is bounded in size and time by the real server process
-(receiver/http_protocol.py): a client cannot hold memory with a huge header or a connection by
-sending its head slowly or not at all; bodies and ordinary keep-alive use are not affected."""
+"""A request head (request line and headers) is bounded in size and time, and its body in time, by the
+real server process (receiver/http_protocol.py): a client cannot hold memory with a huge header, or a
+connection by sending its head or body slowly or not at all; ordinary bodies and keep-alive use are not
+affected."""
 
 import json
 import socket
@@ -110,6 +111,23 @@ def test_a_head_sent_too_slowly_or_not_at_all_gets_408_and_is_closed(
         status, answer = read_answer(silent)
         assert status == 408
         assert closed(silent)
+    assert health(receiver) == 200
+
+
+def test_a_body_that_does_not_arrive_in_time_gets_408_and_is_closed(
+    receiver: RunningReceiver,
+) -> None:
+    with connect(receiver) as connection:
+        started = time.monotonic()
+        connection.sendall(
+            b"POST /submit HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"X-API-Key: " + SUBMIT_KEY.encode() + b"\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        status, answer = read_answer(connection)
+        assert status == 408
+        assert error_code(answer) == "request_timeout"
+        assert time.monotonic() - started < HEAD_TIMEOUT_SECONDS + 2
+        assert closed(connection)
     assert health(receiver) == 200
 
 
