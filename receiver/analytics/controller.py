@@ -1,16 +1,17 @@
-"""GET /stats/summary (admin keys only)."""
-
-from typing import Any
+"""GET /stats/summary (admin keys only: the admin router's guard)."""
 
 import msgspec
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Response, get
+from litestar.di import Provide
 
-from receiver.security.keys import KEY_HEADER, Capability
-from receiver.services import services_of
+from receiver.analytics.dependencies import StatsDependency, provide_stats
 
 
-@get("/stats/summary", summary="Totals for maintainers (admin key)", tags=["analytics"])
-async def stats_summary(request: Request[Any, Any, Any]) -> Response[bytes]:
-    services = services_of(request)
-    services.keys.require(request.headers.get(KEY_HEADER), Capability.ADMIN)
-    return Response(msgspec.json.encode(await services.stats.summary()), media_type=MediaType.JSON)
+@get(
+    "/stats/summary",
+    summary="Totals for maintainers (admin key)",
+    tags=["analytics"],
+    dependencies={"stats": Provide(provide_stats, sync_to_thread=False)},
+)
+async def stats_summary(stats: StatsDependency) -> Response[bytes]:
+    return Response(msgspec.json.encode(await stats.summary()), media_type=MediaType.JSON)

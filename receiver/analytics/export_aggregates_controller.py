@@ -4,7 +4,7 @@ installation ids), admin keys only."""
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream
@@ -21,7 +21,7 @@ from receiver.analytics.export_controller import NDJSON, PAGE_SIZE
 from receiver.analytics.pseudonym import Pseudonymiser
 from receiver.analytics.repository import AnalyticsRepository
 from receiver.errors import ApiError
-from receiver.services import services_of
+from receiver.services import ServicesDependency
 
 CSV = "text/csv; charset=utf-8"
 
@@ -91,7 +91,7 @@ class ExportController(Controller):
     )
     async def raw(
         self,
-        request: Request[Any, Any, Any],
+        services: ServicesDependency,
         since: Annotated[
             str | None, Parameter(description="ISO date; periods starting on or after it")
         ] = None,
@@ -102,7 +102,6 @@ class ExportController(Controller):
             str | None, Parameter(description="At most this many lines (default 10000, max 100000)")
         ] = None,
     ) -> Stream:
-        services = services_of(request)
         export = export_filter(since, until, limit)
         first = await services.analytics.export_page(export, 0, PAGE_SIZE)
         pseudonymiser = Pseudonymiser(services.settings.export_pseudonym_key)

@@ -1,16 +1,16 @@
-"""GET /stats/export (admin keys only): stored submissions as JSON Lines, read page by page."""
+"""GET /stats/export (admin keys only: the admin router's guard): stored submissions as JSON Lines,
+read page by page."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import Parameter
 from litestar.response import Stream
 
 from receiver.analytics.export import ExportFilter, export_filter, export_line
 from receiver.analytics.repository import AnalyticsRepository
-from receiver.security.keys import KEY_HEADER, Capability
-from receiver.services import services_of
+from receiver.services import ServicesDependency
 
 PAGE_SIZE = 1000
 NDJSON = "application/x-ndjson"
@@ -36,7 +36,7 @@ async def _lines(
     media_type=NDJSON,
 )
 async def stats_export(
-    request: Request[Any, Any, Any],
+    services: ServicesDependency,
     since: Annotated[
         str | None, Parameter(description="ISO date; periods starting on or after it")
     ] = None,
@@ -47,8 +47,6 @@ async def stats_export(
         str | None, Parameter(description="At most this many lines (default 10000, max 100000)")
     ] = None,
 ) -> Stream:
-    services = services_of(request)
-    services.keys.require(request.headers.get(KEY_HEADER), Capability.ADMIN)
     export = export_filter(since, until, limit)
     # The first page is read before the answer starts, so an unreachable database still gets 503.
     first = await services.analytics.export_page(export, 0, PAGE_SIZE)

@@ -1,15 +1,16 @@
-"""GET /stats/reliability (admin keys only): jobs, success rate, hours and errors per printer model."""
+"""GET /stats/reliability (admin keys only: the admin router's guard): jobs, success rate, hours and
+errors per printer model."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Response, get
+from litestar.di import Provide
 from litestar.params import Parameter
 
+from receiver.analytics.dependencies import StatsDependency, provide_stats
 from receiver.analytics.reliability import MAX_WEEKS, week_range
-from receiver.security.keys import KEY_HEADER, Capability
-from receiver.services import services_of
 
 
 @get(
@@ -21,9 +22,10 @@ from receiver.services import services_of
         f"codes, over at most {MAX_WEEKS} ISO weeks. See docs/receiver.md."
     ),
     tags=["analytics"],
+    dependencies={"stats": Provide(provide_stats, sync_to_thread=False)},
 )
 async def stats_reliability(
-    request: Request[Any, Any, Any],
+    stats: StatsDependency,
     since_week: Annotated[
         str | None, Parameter(description="First ISO week, e.g. 2026-W40 (default: 12 weeks)")
     ] = None,
@@ -31,10 +33,8 @@ async def stats_reliability(
         str | None, Parameter(description="Last ISO week (default: the last complete week)")
     ] = None,
 ) -> Response[bytes]:
-    services = services_of(request)
-    services.keys.require(request.headers.get(KEY_HEADER), Capability.ADMIN)
     weeks = week_range(since_week, until_week, datetime.now(UTC))
     return Response(
-        msgspec.json.encode(await services.stats.reliability(weeks)),
+        msgspec.json.encode(await stats.reliability(weeks)),
         media_type=MediaType.JSON,
     )

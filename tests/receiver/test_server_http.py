@@ -6,7 +6,7 @@ import httpx
 
 from receiver.db.schema_version import head_revision
 from tests.payloads import load_payloads
-from tests.receiver.conftest import Api, assert_error, server_env
+from tests.receiver.conftest import SUBMIT_KEY, Api, assert_error, server_env
 from tests.receiver_server import run_receiver
 
 
@@ -32,6 +32,23 @@ def test_openapi_schema_lists_the_endpoints(api: Api) -> None:
     assert {"/submit", "/installation/{installation_id}", "/stats/summary", "/ready"} <= set(
         schema["paths"]
     )
+
+
+def test_every_admin_route_needs_an_admin_key(api: Api) -> None:
+    """Every route under /stats/ (but the public ones) and /metrics, taken from the app's own route
+    table: a route added without the admin router's guard fails here."""
+    app = api.http.app  # type: ignore[attr-defined]
+    paths = sorted(
+        route.path
+        for route in app.routes
+        if route.path == "/metrics"
+        or (route.path.startswith("/stats/") and "GET" in getattr(route, "methods", ()))
+    )
+    assert {"/metrics", "/stats/summary", "/stats/export", "/stats/reliability"} <= set(paths)
+    assert len(paths) >= 15
+    for path in paths:
+        assert_error(api.http.get(f"{api.url}{path}"), 401)
+        assert_error(api.http.get(f"{api.url}{path}", headers={"X-API-Key": SUBMIT_KEY}), 403)
 
 
 def test_unknown_path_and_method_use_the_error_shape(api: Api) -> None:
