@@ -180,9 +180,13 @@ class Templates:
         self._directory = directory
         self._sqlite: Path | None = None
         self._postgres: str | None = None
-        # a test's PostgreSQL database is dropped in the background (the next test need not wait)
+        # a test's PostgreSQL database is dropped in the background (the next test need not wait),
+        # and the next test's copy is made in the background while this one runs (a copy takes
+        # ≈ 0.2 s of the server's time; tests would otherwise wait for each)
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
         self._drops: list[Future[None]] = []
+        self._creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="create-database")
+        self._next_copy: dict[tuple[str, str | None], Future[tuple[str, str]]] = {}
 
     def sqlite_copy(self, target: Path) -> str:
         if self._sqlite is None:
@@ -208,21 +212,34 @@ class Templates:
 
     @contextmanager
     def postgres_copy(self, base_url: str, template: str | None) -> Iterator[str]:
-        """A new database (a copy of `template`, or empty), dropped in the background after use."""
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        url = create_database(base_url, name, template)
+        """A new database (a copy of `template`, or empty), dropped in the background after use;
+        the next copy of the same kind is made meanwhile (one creator thread: never two copies of a
+        template at once)."""
+        key = (base_url, template)
+        ready = self._next_copy.pop(key, None) or self._creator.submit(_new_copy, *key)
+        name, url = ready.result()
+        self._next_copy[key] = self._creator.submit(_new_copy, *key)
         try:
             yield url
         finally:
             self._drops.append(self._dropper.submit(drop_database, base_url, name))
 
     def close(self) -> None:
+        for (base_url, _), spare in self._next_copy.items():
+            name, _url = spare.result()
+            self._drops.append(self._dropper.submit(drop_database, base_url, name))
+        self._creator.shutdown(wait=True)
         self._dropper.shutdown(wait=True)
         for drop in self._drops:
             drop.result()  # a database left behind is an error of the run
         base = postgres_base_url()
         if self._postgres is not None and base is not None:
             drop_database(base, self._postgres)
+
+
+def _new_copy(base_url: str, template: str | None) -> tuple[str, str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    return name, create_database(base_url, name, template)
 
 
 @pytest.fixture(scope="session")
