@@ -106,8 +106,9 @@ async def _keep_session(_: asyncpg.Connection) -> None:
 
 
 async def _prefer_lz4(connection: asyncpg.Connection) -> None:
-    """Compress the stored aggregate with lz4 rather than pglz (pglz alone was ≈ 7 % of the
-    database's CPU per submission). A server built without lz4 keeps its default."""
+    """Compress the stored aggregate with lz4 rather than pglz: 0.19 instead of 0.21 ms of the
+    backend's CPU per submission (measured over 3,000 farm payloads). A server built without lz4
+    keeps its default."""
     with contextlib.suppress(asyncpg.InvalidParameterValueError):
         await connection.execute("SET default_toast_compression = 'lz4'")
 
@@ -129,20 +130,13 @@ class PostgresIngestWriter:
     async def open(self) -> None:
         self._pool = await asyncpg.create_pool(
             self._dsn,
-            # every connection a batch can use is opened (and its statement prepared once) at start,
-            # not by the first burst of submissions
+            # every connection a batch can use is opened at start, not by the first burst
             min_size=self._max_writers,
             max_size=self._pool_size,
             timeout=CONNECT_TIMEOUT_SECONDS,
             command_timeout=30,
             max_inactive_connection_lifetime=300,
-            server_settings={
-                "idle_in_transaction_session_timeout": "60000",
-                # the statement's plan does not depend on its values (every table is reached by
-                # an index, whatever its size: tests/receiver/test_group_commit.py); without this,
-                # PostgreSQL re-plans its nine CTEs on every execution (≈ 25 % of its CPU)
-                "plan_cache_mode": "force_generic_plan",
-            },
+            server_settings={"idle_in_transaction_session_timeout": "60000"},
             init=_prefer_lz4,
             reset=_keep_session,
         )

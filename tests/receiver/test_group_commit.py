@@ -6,12 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
 from receiver.db.engine import create_engine
 from receiver.db.schema_version import ensure_schema
 from receiver.db.transactions import Database
-from receiver.ingest.postgres_writer import PARAMETER_ORDER, SQL, PostgresIngestWriter
+from receiver.ingest.postgres_writer import PARAMETER_ORDER, PostgresIngestWriter
 from receiver.ingest.service import IngestService
 from receiver.ingest.validation import decode_payload
 from tests.payloads import load_payloads
@@ -91,36 +89,3 @@ async def test_closing_answers_every_queued_submission(postgres_url: str) -> Non
     await engine.dispose()
     assert [task.done() and task.result() == "stored" for task in pending] == [True] * 30
     assert await count(postgres_url, "submissions") == 30
-
-
-async def test_the_writer_uses_one_generic_plan_that_reads_every_table_by_index(
-    postgres_url: str,
-) -> None:
-    """The writer's connections keep one generic plan for the statement (no re-planning of its
-    nine CTEs per submission). A generic plan is chosen once, here on empty tables, and kept while
-    they grow: it must reach every row by an index, never by scanning a table."""
-    engine = create_engine(postgres_url)
-    await ensure_schema(engine, may_upgrade=True)
-    await engine.dispose()
-    writer = PostgresIngestWriter(postgres_url, pool_size=1)
-    await writer.open()
-    try:
-        plan_cache_mode, lines = await writer._on_connection(_generic_plan)
-    finally:
-        await writer.close()
-    assert plan_cache_mode == "force_generic_plan"
-    plan = "\n".join(lines)
-    assert "$1" in plan or "$2" in plan  # a generic plan: parameters, not values
-    assert "Index Cond" in plan
-    assert "Seq Scan" not in plan, plan
-
-
-async def _generic_plan(connection: asyncpg.Connection) -> tuple[str, list[str]]:
-    mode = str(await connection.fetchval("SHOW plan_cache_mode"))
-    await connection.execute(f"PREPARE ingest_plan AS {SQL}")
-    try:
-        nulls = ", ".join(["NULL"] * len(PARAMETER_ORDER))
-        rows = await connection.fetch(f"EXPLAIN (COSTS OFF) EXECUTE ingest_plan({nulls})")
-    finally:
-        await connection.execute("DEALLOCATE ingest_plan")
-    return mode, [str(row[0]) for row in rows]
