@@ -154,8 +154,13 @@ class Bench:
         database_before = self._database_cpu(database) if database else None
         client_before = own_cpu_seconds()
 
+        host = f"{servers.targets[0][0]}:{servers.targets[0][1]}"
+        prime = build_get_request("/health", host)
+
         async def load() -> LoadResult:
-            return await run_load(servers.targets, requests, concurrency, self.profile.duration_s)
+            return await run_load(
+                servers.targets, requests, concurrency, self.profile.duration_s, prime=prime
+            )
 
         result = _run_async(load)
         client_cpu = own_cpu_seconds() - client_before
