@@ -127,7 +127,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await stop_schedule(schedule)
-            await stop_refresh(refresh)
+            if refresh is not None:
+                await stop_refresh(app.state.services.stats.refresher, refresh)
             if writer is not None:
                 await writer.close()
             await engine.dispose()

@@ -19,6 +19,10 @@ from receiver.db.transactions import Database
 
 log = structlog.get_logger("receiver.analytics")
 
+# The first background refresh comes a moment after start: the rollups are as of the last refresh
+# before (they are in the database), and a process that stops right away is not left waiting.
+FIRST_REFRESH_SECONDS = 1.0
+
 
 class RollupRefresher:
     def __init__(
@@ -34,6 +38,7 @@ class RollupRefresher:
         self._window_lock = asyncio.Lock()
         self._last_started: float | None = None
         self._in_background = False
+        self._stop = asyncio.Event()
 
     async def ensure_fresh(self, *, force: bool = False) -> None:
         """Refresh unless one started after this call did, or (not forced) within the interval or
@@ -68,14 +73,31 @@ class RollupRefresher:
             async with self._window_lock:  # the database's rollup lock orders it with a refresh
                 await self.database.write(recompute)
 
-    async def run(self, default_until: Callable[[], date]) -> None:
+    async def run(
+        self, default_until: Callable[[], date], first_after_seconds: float = FIRST_REFRESH_SECONDS
+    ) -> None:
         """Refresh every interval in the background (and the window the dashboard opens with), so
-        answers never wait for one; errors are retried at the next round."""
+        answers never wait for one; errors are retried at the next round. Returns when `stop()` is
+        called — between refreshes, never in the middle of one's transaction."""
         self._in_background = True
+        if await self._stopped_within(first_after_seconds):
+            return
         while True:
             try:
                 await self.ensure_fresh(force=True)
                 await self.ensure_window(default_until())
             except Exception as error:  # e.g. the database is down: try again next round
                 log.warning("rollup_refresh_failed", error=type(error).__name__)
-            await asyncio.sleep(self.min_interval_seconds)
+            if await self._stopped_within(self.min_interval_seconds):
+                return
+
+    def stop(self) -> None:
+        """Ask `run` to return after the refresh in progress, if any."""
+        self._stop.set()
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.analytics import refresher as refresher_module
+from receiver.analytics.background import stop_refresh
 from receiver.analytics.installations_sql import installation_counts
 from receiver.analytics.refresher import RollupRefresher
 from receiver.analytics.reliability import WeekRange
@@ -184,6 +185,24 @@ async def test_a_failed_refreshs_listing_does_not_hide_a_submission(database: Da
     )
     await refresh_rollups(database, now + timedelta(seconds=3))
     assert await stored_in_week(database, MONDAY) == 2
+
+
+async def test_stopping_lets_a_refresh_in_progress_finish(database: Database) -> None:
+    """Shutdown waits for the background refresh's current round instead of cancelling it in the
+    middle of a transaction (which left a database connection unreturned)."""
+    now = datetime.now(UTC)
+    for index in range(200):
+        await store(database, f"inst-{index}", MONDAY, received_at=now - timedelta(minutes=1))
+    refresher = RollupRefresher(database, 3600)
+    task = asyncio.create_task(refresher.run(lambda: MONDAY, first_after_seconds=0))
+    await asyncio.sleep(0.02)  # the first round has begun and not finished:
+    watermarks = select(func.count()).where(rollup_state.c.watermark.is_not(None))
+    assert await scalar(database, watermarks) == 0
+    await stop_refresh(refresher, task)
+    assert task.done()
+    assert not task.cancelled()
+    assert await scalar(database, select(rollup_state.c.watermark)) is not None
+    assert len(await counted(database)) == 200
 
 
 async def test_purge_and_erasure_take_their_rollups_along(database: Database) -> None:
