@@ -27,14 +27,10 @@ def start_refresh(services: Services) -> asyncio.Task[None] | None:
 
 
 async def stop_refresh(
-    refresher: RollupRefresher,
-    task: asyncio.Task[None] | None,
-    grace_seconds: float = STOP_GRACE_SECONDS,
+    refresher: RollupRefresher, task: asyncio.Task[None], grace_seconds: float = STOP_GRACE_SECONDS
 ) -> None:
     """Let a refresh in progress finish (cancelling it mid-query left its database connection
     unreturned, and the database driver's thread answering a closed event loop), then stop."""
-    if task is None:
-        return
     refresher.stop()
     done, _ = await asyncio.wait({task}, timeout=grace_seconds)
     if not done:

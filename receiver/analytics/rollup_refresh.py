@@ -273,10 +273,6 @@ async def _refresh_summary_totals(
 
 async def rollup_watermark(connection: AsyncConnection) -> datetime | None:
     """Up to when the rollups hold the submissions (set by every refresh)."""
-    return await _watermark(connection)
-
-
-async def _watermark(connection: AsyncConnection) -> datetime | None:
     statement = select(rollup_state.c.watermark).where(rollup_state.c.name == STATE_ROW)
     value: datetime | None = (await connection.execute(statement)).scalar_one_or_none()
     return value
@@ -292,7 +288,7 @@ async def _set_watermark(connection: AsyncConnection, watermark: datetime) -> No
 async def refresh_rollups(database: Database, now: datetime, page_size: int = PAGE_SIZE) -> int:
     """Bring the rollups up to date with the submissions received before `now` (the next refresh
     starts a margin before it); returns how many submissions were (re)read."""
-    watermark = await database.read(_watermark)
+    watermark = await database.read(rollup_watermark)
     since = None if watermark is None else watermark - MARGIN
     after: _Cursor | None = None
     total = 0

@@ -2,6 +2,7 @@
 table) shaped by a pure function. Controllers, the public endpoint, the exports and the e-mail
 reports all call these same methods, so their numbers agree."""
 
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,9 @@ type Answer = dict[str, Any]
 type Clock = Callable[[], datetime]
 
 
+PUBLIC_SECONDS = 60.0
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -57,7 +61,7 @@ class AnalyticsService:
         self.refresher = refresher
         self.clock = clock
         self.cache = cache or AnswerCache(0)
-        # GET /public/stats per range for a minute (public_controller.py): one app's, not the process's
+        # the public answers per range (`public`): one app's, not the process's
         self.public_answers: dict[int, tuple[float, Answer]] = {}
 
     async def _cached(
@@ -218,7 +222,17 @@ class AnalyticsService:
         return await self._cached(("reliability", weeks.since, weeks.until), work)
 
     async def public(self, window: WeekWindow) -> Answer:
-        """The public aggregates (k-anonymous; public.py) from the admin answers' counts."""
+        """The public aggregates (k-anonymous; public.py) from the admin answers' counts, computed
+        at most once a minute per range (GET /public/stats needs no key: anyone may ask as often as
+        they like without costing the database more)."""
+        now = time.monotonic()
+        kept = self.public_answers.get(window.weeks)
+        if (
+            kept is not None
+            and now - kept[0] < PUBLIC_SECONDS
+            and kept[1].get("until_week") == window.header()["until_week"]
+        ):
+            return kept[1]
 
         async def work(connection: AsyncConnection) -> Answer:
             versions = await self._versions(connection, window)
@@ -239,7 +253,9 @@ class AnalyticsService:
                 },
             )
 
-        return await self._answer("public", window, work)
+        answer = await self._answer("public", window, work)
+        self.public_answers[window.weeks] = (now, answer)
+        return answer
 
     async def everything(self, window: WeekWindow) -> dict[str, Answer]:
         """Every answer for one range, read together (exports, reports, the public endpoint)."""
