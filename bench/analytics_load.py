@@ -607,15 +607,22 @@ def _measure_answers(
     print(f"  load average before the measurements: {report.load_average}", flush=True)
     print("  answer cache off:", flush=True)
     report.endpoints = time_endpoints(url, admin_key, size.repeats)
-    first, warm = asyncio.run(time_dashboard(url, admin_key, size.repeats))
-    report.dashboard_first_ms = first
-    report.dashboard_warm_p50_ms = statistics.median(warm)
-    report.dashboard_warm_p95_ms = _percentile(warm, 0.95)
+    (
+        report.dashboard_first_ms,
+        report.dashboard_warm_p50_ms,
+        report.dashboard_warm_p95_ms,
+    ) = _dashboard_figures(url, admin_key, size.repeats)
+
+
+def _dashboard_figures(url: str, admin_key: str, repeats: int) -> tuple[float, float, float]:
+    """The dashboard's data: first load, warm p50 and p95 (ms), printed."""
+    first, warm = asyncio.run(time_dashboard(url, admin_key, repeats))
+    p50, p95 = statistics.median(warm), _percentile(warm, 0.95)
     print(
-        f"  dashboard data: first load {first:.0f} ms, warm p50 "
-        f"{report.dashboard_warm_p50_ms:.0f} ms, p95 {report.dashboard_warm_p95_ms:.0f} ms",
+        f"  dashboard data: first load {first:.0f} ms, warm p50 {p50:.1f} ms, p95 {p95:.1f} ms",
         flush=True,
     )
+    return first, p50, p95
 
 
 def _measure_with_cache(
@@ -629,16 +636,11 @@ def _measure_with_cache(
     """The dashboard with the answer cache on (as deployed), then ingest alone and beside it."""
     url = f"http://{servers.targets[0][0]}:{servers.targets[0][1]}"
     print(f"  answer cache on (load average {_load_average()}):", flush=True)
-    first, warm = asyncio.run(time_dashboard(url, admin_key, size.repeats))
-    report.cached_dashboard_first_ms = first
-    report.cached_dashboard_warm_p50_ms = statistics.median(warm)
-    report.cached_dashboard_warm_p95_ms = _percentile(warm, 0.95)
-    print(
-        f"  dashboard data: first load {first:.0f} ms, warm p50 "
-        f"{report.cached_dashboard_warm_p50_ms:.1f} ms, p95 "
-        f"{report.cached_dashboard_warm_p95_ms:.1f} ms",
-        flush=True,
-    )
+    (
+        report.cached_dashboard_first_ms,
+        report.cached_dashboard_warm_p50_ms,
+        report.cached_dashboard_warm_p95_ms,
+    ) = _dashboard_figures(url, admin_key, size.repeats)
     alone, together, loads = asyncio.run(
         ingest_rates(servers, url, submit_key, admin_key, size.ingest_seconds, interval)
     )
